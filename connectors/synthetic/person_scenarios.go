@@ -41,8 +41,8 @@ func appOf(c *workerCert) time.Time {
 	return t
 }
 
-// caseYear cycles the issue year of the k-th person of a case through 2017–2025.
-func caseYear(k int) int { return 2017 + k%9 }
+// caseYear cycles the issue year of the k-th person of a case through 2025 … 2017.
+func caseYear(k int) int { return 2025 - k%9 }
 
 func anyOcc(r *rand.Rand) string { return pick(r, occupations).code }
 
