@@ -56,17 +56,17 @@ type checkResult struct {
 
 // result is the oracle's answer for one (subject, pack, params).
 type result struct {
-	Program        string
-	USCC           string // enterprise subject
-	IDNumber       string // person subject
-	Year           int    // refund packs
-	CertNo         string // skill packs
+	Program         string
+	USCC            string // enterprise subject
+	IDNumber        string // person subject
+	Year            int    // refund packs
+	CertNo          string // skill packs
 	ApplicationDate string // skill packs, YYYY-MM-DD
-	Decision       string
-	AmountFen      int64
-	ReviewRequired bool
-	Tier           int // jilin-2018-decapacity premiums tier (60 or 50) when it passes
-	Checks         []checkResult
+	Decision        string
+	AmountFen       int64
+	ReviewRequired  bool
+	Tier            int // jilin-2018-decapacity premiums tier (60 or 50) when it passes
+	Checks          []checkResult
 }
 
 func (r *result) add(id, outcome, detail string) {

@@ -61,7 +61,9 @@ func (w *worker) awardsInYear(c *workerCert, n int, occs []string) {
 
 // workerScenarios are the planted person cases (see README.md).
 var workerScenarios = []workerScenario{
-	{"clean", func(w *worker, r *rand.Rand, k int, _ string) { w.mainCert(r, anyOcc(r), 3+int64(r.IntN(3)), caseYear(k)) }},
+	{"clean", func(w *worker, r *rand.Rand, k int, _ string) {
+		w.mainCert(r, anyOcc(r), 3+int64(r.IntN(3)), caseYear(k))
+	}},
 	{"clean_2025", func(w *worker, r *rand.Rand, k int, _ string) { w.mainCert(r, anyOcc(r), 3+int64(r.IntN(3)), 2025) }},
 	{"no_person", func(w *worker, r *rand.Rand, k int, _ string) {
 		w.noPerson = true
