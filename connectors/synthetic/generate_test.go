@@ -367,3 +367,13 @@ func checkDefect(line []byte, x BadExpectation) error {
 	}
 	return nil
 }
+
+// BenchmarkGenerate measures generation per enterprise with ten persons each.
+func BenchmarkGenerate(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		if _, err := Generate(context.Background(), Config{Seed: 7, Enterprises: 100, Persons: 1000, Out: dir}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

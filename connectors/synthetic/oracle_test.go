@@ -31,7 +31,7 @@ type firmRecords struct {
 	d          int
 	start, end int64
 	edit       func(m *contracts.EmployerMonth) // per month, after the defaults
-	drop       map[string]bool                 // months not delivered
+	drop       map[string]bool                  // months not delivered
 	extra      []contracts.Envelope
 }
 
