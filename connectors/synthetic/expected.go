@@ -36,7 +36,7 @@ type Expected struct {
 // oracle's check outcomes.
 type ExpectedChecks struct {
 	Expected
-	Checks []checkResult `json:"checks"`
+	Checks []CheckResult `json:"checks"`
 }
 
 // expectedWriter evaluates every subject with the oracle and writes the lines.

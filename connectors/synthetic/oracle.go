@@ -47,8 +47,9 @@ var refundPacks = []struct {
 	{packJRR2021, []int{2021, 2022, 2023, 2024, 2025}},
 }
 
-// checkResult is one check's outcome.
-type checkResult struct {
+// CheckResult is one check's outcome as the oracle sees it (expected_checks.ndjson):
+// Outcome is pass, fail or unknown.
+type CheckResult struct {
 	ID      string `json:"id"`
 	Outcome string `json:"result"`
 	Detail  string `json:"detail,omitempty"`
@@ -66,11 +67,11 @@ type result struct {
 	AmountFen       int64
 	ReviewRequired  bool
 	Tier            int // jilin-2018-decapacity premiums tier (60 or 50) when it passes
-	Checks          []checkResult
+	Checks          []CheckResult
 }
 
 func (r *result) add(id, outcome, detail string) {
-	r.Checks = append(r.Checks, checkResult{ID: id, Outcome: outcome, Detail: detail})
+	r.Checks = append(r.Checks, CheckResult{ID: id, Outcome: outcome, Detail: detail})
 }
 
 // decide sets the decision from the checks.
@@ -320,9 +321,9 @@ func evaluateRefund(f *enterpriseFacts, pack string, p refundParams) result {
 
 // layoffOutcome is the layoff_rate check of the jrr packs.
 func layoffOutcome(f *enterpriseFacts, pack string, d int, emp *contracts.Employer, why, formula string,
-	missing bool, sumClaimants, sumInsured int64) checkResult {
-	res := func(outcome, detail string) checkResult {
-		return checkResult{ID: "layoff_rate", Outcome: outcome, Detail: detail}
+	missing bool, sumClaimants, sumInsured int64) CheckResult {
+	res := func(outcome, detail string) CheckResult {
+		return CheckResult{ID: "layoff_rate", Outcome: outcome, Detail: detail}
 	}
 	if pack != packJRR2021 && emp == nil {
 		// jrr-2019 and jrr-2020 thresholds depend on the region (and size).
