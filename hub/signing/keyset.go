@@ -78,11 +78,15 @@ func Rotate(dir string) (KeyInfo, error) {
 // List returns the keys of the key set in dir that are still published, the active
 // key first, then retired keys newest first.
 func List(dir string) ([]KeyInfo, error) {
+	return listAt(dir, time.Now())
+}
+
+func listAt(dir string, now time.Time) ([]KeyInfo, error) {
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, err
 	}
-	return published(m, time.Now()), nil
+	return published(m, now), nil
 }
 
 func generateAt(dir string, maxLifetime time.Duration, now time.Time) (KeyInfo, error) {
@@ -115,6 +119,9 @@ func generateAt(dir string, maxLifetime time.Duration, now time.Time) (KeyInfo, 
 }
 
 func rotateAt(dir string, now time.Time) (KeyInfo, error) {
+	if _, err := readManifest(dir); err != nil {
+		return KeyInfo{}, err
+	}
 	unlock, err := lock(dir)
 	if err != nil {
 		return KeyInfo{}, err
