@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -415,6 +416,9 @@ func decodeB64JSON(s string, v any) error {
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return errors.New("not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
 	}
 	return nil
 }
