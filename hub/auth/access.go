@@ -78,6 +78,9 @@ func (a *Authority) check(token string, now time.Time) (accessClaims, error) {
 	}
 	signed, macB64 := token[:dot], token[dot+1:]
 	var got [sha256.Size]byte
+	if len(macB64) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return c, errTokenInvalid
+	}
 	if n, err := base64.RawURLEncoding.Decode(got[:], []byte(macB64)); err != nil || n != sha256.Size {
 		return c, errTokenInvalid
 	}
