@@ -4,6 +4,9 @@ package main
 // One line per command; each command's code lives in cmd_<name>.go.
 func commands() map[string]command {
 	return map[string]command{
-		"gen": {"write deterministic synthetic agency data and expected decisions", runGen},
+		"gen":          {"write deterministic synthetic agency data and expected decisions", runGen},
+		"keys":         {"generate, rotate or list the result-signing keys", runKeys},
+		"token":        {"sign a client assertion, exchange it, print an access token", runToken},
+		"verify-token": {"verify a signed result offline against a JWKS", runVerifyToken},
 	}
 }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/hub/auth"
+	"github.com/verihub/verihub/hub/signing"
+)
+
+func runHub(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestKeysAndVerifyToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	if code, _, stderr := runHub("keys", "generate", "--dir", dir); code != 0 {
+		t.Fatalf("generate: %d %s", code, stderr)
+	}
+	if code, _, _ := runHub("keys", "generate", "--dir", dir); code != 1 {
+		t.Errorf("second generate: exit %d, want 1", code)
+	}
+	s, err := signing.NewSigner(signing.Config{Dir: dir, Issuer: "https://hub.test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Sign(contracts.ResultClaims{Audience: "p", Subject: "uscc:91350100M000100Y43", Program: "jrr-2021", Decision: contracts.DecisionEligible, AmountFen: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runHub("keys", "rotate", "--dir", dir); code != 0 || !strings.Contains(out, "active key") {
+		t.Fatalf("rotate: %d %s %s", code, out, stderr)
+	}
+	code, out, _ := runHub("keys", "list", "--dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "retired") {
+		t.Errorf("list: %d %q", code, out)
+	}
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	jwksFile := filepath.Join(t.TempDir(), "jwks.json")
+	b, _ := json.Marshal(s.PublicKeys())
+	if err := os.WriteFile(jwksFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.JWKSHandler())
+	defer srv.Close()
+	for _, jwks := range []string{jwksFile, srv.URL} {
+		code, out, stderr := runHub("verify-token", "--jwks", jwks, tok)
+		if code != 0 {
+			t.Fatalf("verify-token %s: %d %s", jwks, code, stderr)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal([]byte(out), &claims); err != nil || claims["amount_fen"] != float64(42) {
+			t.Errorf("printed %s (%v)", out, err)
+		}
+	}
+	if code, _, _ := runHub("verify-token", "--jwks", jwksFile, tok[:len(tok)-3]+"AAA"); code != 1 {
+		t.Errorf("tampered token: exit %d, want 1", code)
+	}
+	if code, _, _ := runHub("verify-token", tok); code != 2 {
+		t.Errorf("no --jwks: exit %d, want 2", code)
+	}
+}
+
+type mapState struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *mapState) Get(_ context.Context, k string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[k]; ok {
+		return v, nil
+	}
+	return nil, contracts.ErrNotFound
+}
+
+func (s *mapState) Put(_ context.Context, k string, v []byte, _ time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = v
+	return nil
+}
+
+func (s *mapState) PutIfAbsent(_ context.Context, k string, v []byte, _ time.Duration) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.m[k]; ok {
+		return old, false, nil
+	}
+	s.m[k] = v
+	return v, true, nil
+}
+
+func TestToken(t *testing.T) {
+	raw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	priv, _ := jwk.FromRaw(raw)
+	_ = jwk.AssignKeyID(priv)
+	_ = priv.Set(auth.ClientIDMember, "portal-demo")
+	pub, _ := priv.PublicKey()
+	pubJSON, _ := json.Marshal(pub)
+	var pubMap map[string]any
+	_ = json.Unmarshal(pubJSON, &pubMap)
+	delete(pubMap, auth.ClientIDMember)
+
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	defer srv.Close()
+	a, err := auth.New(auth.Config{
+		TokenURL: srv.URL + "/oauth/token", SecretEnv: "UNUSED",
+		Clients: []auth.ClientConfig{{ID: "portal-demo", Role: auth.RolePortal, Programs: []string{"*"}, Keys: []map[string]any{pubMap}}},
+	}, auth.Deps{State: &mapState{m: map[string][]byte{}}, Secret: bytes.Repeat([]byte("k"), 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = a.TokenHandler()
+
+	keyFile := filepath.Join(t.TempDir(), "portal.jwk")
+	b, _ := json.Marshal(priv)
+	if err := os.WriteFile(keyFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runHub("token", "--key", keyFile, "--url", srv.URL+"/")
+	if code != 0 {
+		t.Fatalf("token: %d %s", code, stderr)
+	}
+	id, err := a.Check(strings.TrimSpace(out))
+	if err != nil || id.ClientID != "portal-demo" {
+		t.Errorf("printed token checks as %+v, %v", id, err)
+	}
+	if code, _, stderr := runHub("token", "--key", keyFile, "--url", srv.URL, "--client", "someone-else"); code != 1 || !strings.Contains(stderr, "unknown_client") {
+		t.Errorf("--client someone-else: %d %s", code, stderr)
+	}
+}
