@@ -52,8 +52,8 @@ type ClientConfig struct {
 	// Transport is the underlying round tripper (default: a clone of
 	// http.DefaultTransport owned by the client).
 	Transport http.RoundTripper
-	// OnRetry, when set, is called before each retry with the retry number (1, 2, …)
-	// and the fault that caused it. It must not block.
+	// OnRetry, when set, is called when a request will be retried, before the backoff,
+	// with the retry number (1, 2, …) and the fault that caused it. It must not block.
 	OnRetry func(retry int, reason error)
 	// Logger receives debug lines about retries (default: discard).
 	Logger *slog.Logger
@@ -119,14 +119,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		tr = &limitedTransport{next: tr, lim: rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.RateBurst)}
 	}
 	c.rc = &retryablehttp.Client{
-		HTTPClient:     &http.Client{Transport: tr, Timeout: cfg.Timeout},
-		RetryWaitMin:   cfg.RetryWaitMin,
-		RetryWaitMax:   cfg.RetryWaitMax,
-		RetryMax:       cfg.RetryMax,
-		CheckRetry:     c.checkRetry,
-		Backoff:        c.backoff,
-		ErrorHandler:   giveUp,
-		RequestLogHook: c.beforeAttempt,
+		HTTPClient:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.RetryMax,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: giveUp,
 	}
 	return c, nil
 }
@@ -161,7 +160,9 @@ func (c *Client) Close() error {
 
 // fetchState carries per-call retry bookkeeping through the request context, so that
 // concurrent fetches on one client do not mix their reasons.
-type fetchState struct{ lastFault error }
+type fetchState struct {
+	failures int
+}
 
 type fetchStateKey struct{}
 
@@ -300,24 +301,19 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		fault = fmt.Errorf("agency answered %s: %w", resp.Status, contracts.ErrUnavailable)
 	}
+	// Each attempt yields at most one "retry" verdict; the client retries while the
+	// failures are within RetryMax, so that is when a retry is announced (before its
+	// backoff, so that the degraded state shows during the wait).
 	if st, ok := ctx.Value(fetchStateKey{}).(*fetchState); ok {
-		st.lastFault = fault
+		st.failures++
+		if st.failures <= c.cfg.RetryMax {
+			c.cfg.Logger.Debug("retrying pull request", "host", c.base.Host, "retry", st.failures, "reason", fault)
+			if c.cfg.OnRetry != nil {
+				c.cfg.OnRetry(st.failures, fault)
+			}
+		}
 	}
 	return true, fault
-}
-
-func (c *Client) beforeAttempt(_ retryablehttp.Logger, req *http.Request, attempt int) {
-	if attempt == 0 {
-		return
-	}
-	var reason error
-	if st, ok := req.Context().Value(fetchStateKey{}).(*fetchState); ok {
-		reason = st.lastFault
-	}
-	c.cfg.Logger.Debug("retrying pull request", "host", c.base.Host, "retry", attempt, "reason", reason)
-	if c.cfg.OnRetry != nil {
-		c.cfg.OnRetry(attempt, reason)
-	}
 }
 
 // backoff is exponential with full jitter in [min, min·2^attempt] capped at max, except

@@ -14,7 +14,9 @@ import (
 const Agency = contracts.AgencySocialInsurance
 
 // Types returns the record types pulled, in pull order.
-func Types() []string { return []string{contracts.TypeEmployer, contracts.TypeEmployerMonth, contracts.TypePerson} }
+func Types() []string {
+	return []string{contracts.TypeEmployer, contracts.TypeEmployerMonth, contracts.TypePerson}
+}
 
 // NewSource returns the agency's Source over a pull client.
 func NewSource(c *pull.Client) pull.Source { return pull.NewSource(c, Types()) }
