@@ -251,7 +251,7 @@ func DecodeCursor(c string) (int, error) {
 	if c == "" {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return 0, errors.New("cursor is not base64url")
 	}
