@@ -263,6 +263,10 @@ func DecodeCursor(c string) (int, error) {
 	if err != nil || off < 0 || strconv.Itoa(off) != n {
 		return 0, errors.New("cursor offset is not a non-negative integer")
 	}
+	// base64 decoding skips line breaks; a cursor has exactly one spelling.
+	if EncodeCursor(off) != c {
+		return 0, errors.New("cursor is not in canonical form")
+	}
 	return off, nil
 }
 
