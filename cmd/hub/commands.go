@@ -8,5 +8,6 @@ func commands() map[string]command {
 		"keys":         {"generate, rotate or list the result-signing keys", runKeys},
 		"token":        {"sign a client assertion, exchange it, print an access token", runToken},
 		"verify-token": {"verify a signed result offline against a JWKS", runVerifyToken},
+		"sim":          {"serve one agency's pull API from hub gen data, with fault injection", runSim},
 	}
 }
