@@ -307,56 +307,60 @@ func fieldName(prefix, key string) string {
 // form, whether it is usable for the natural-key comparison, and whether it carries a
 // legacy USCC.
 func (r *run) checkID(rs *recordSchema, id string) (norm string, ok, legacy bool) {
-	switch rs.idFormat {
+	norm, rej, legacy := checkKey(rs.idFormat, id, r.v.legacy, r.now)
+	if failed(rej) {
+		r.add(rej, "id")
+		return id, false, false
+	}
+	return norm, true, legacy
+}
+
+// checkKey checks an id against a key format (uscc, id-number, uscc-month, uscc-year,
+// cert-no or record-key) and returns it in normal form, and whether it is an
+// allowlisted legacy USCC.
+func checkKey(f format, id string, legacyList map[string]bool, now time.Time) (norm string, rej Reject, legacy bool) {
+	uscc := func(code string) (Reject, bool) {
+		rej, checksumOnly := checkUSCC(code)
+		if failed(rej) && checksumOnly && legacyList[code] {
+			return noReject, true
+		}
+		return rej, false
+	}
+	switch f {
 	case fmtUSCC:
-		rej, leg := r.uscc(id)
-		if failed(rej) {
-			r.add(rej, "id")
-			return id, false, false
-		}
-		return id, true, leg
+		rej, legacy = uscc(id)
+		return id, rej, legacy
 	case fmtIDNumber:
-		n, rej := normalizeID(id, r.now)
-		if failed(rej) {
-			r.add(rej, "id")
-			return id, false, false
-		}
-		return n, true, false
+		norm, rej = normalizeID(id, now)
+		return norm, rej, false
 	case fmtUSCCMonth, fmtUSCCYear:
 		code, tail, found := strings.Cut(id, ":")
 		what := "USCC:YYYY-MM, e.g. 91350100M000100Y43:2018-12"
-		if rs.idFormat == fmtUSCCYear {
+		if f == fmtUSCCYear {
 			what = "USCC:YYYY, e.g. 91350100M000100Y43:2019"
 		}
 		if !found {
-			r.reject(CodePattern, "id", "id must be "+what)
-			return id, false, false
+			return id, Reject{Code: CodePattern, Message: "id must be " + what}, false
 		}
-		rej, leg := r.uscc(code)
-		if failed(rej) {
+		if rej, legacy = uscc(code); failed(rej) {
 			rej.Message = "the USCC part of the id: " + rej.Message
-			r.add(rej, "id")
-			return id, false, false
+			return id, rej, false
 		}
-		if rs.idFormat == fmtUSCCMonth {
-			if rej := checkMonth(tail); failed(rej) {
+		if f == fmtUSCCMonth {
+			if rej = checkMonth(tail); failed(rej) {
 				rej.Message = "the month part of the id: " + rej.Message
-				r.add(rej, "id")
-				return id, false, false
+				return id, rej, false
 			}
 		} else if len(tail) != 4 || !isDigits(tail) {
-			r.reject(CodePattern, "id", "id must be "+what)
-			return id, false, false
+			return id, Reject{Code: CodePattern, Message: "id must be " + what}, false
 		}
-		return id, true, leg
+		return id, noReject, legacy
 	case fmtCertNo:
-		if rej := checkCertNo(id); failed(rej) {
-			r.add(rej, "id")
-			return id, false, false
-		}
+		return id, checkCertNo(id), false
+	case fmtRecordKey:
+		return id, checkRecordKey(id), false
 	}
-	// fmtRecordKey: the envelope's generic check already applied.
-	return id, true, false
+	return id, Reject{Code: CodeInvalid, Message: "no key format"}, false
 }
 
 // uscc checks a USCC, accepting an allowlisted legacy code with a report of it.
