@@ -86,6 +86,9 @@ func checkUSCC(code string) (r Reject, checksumOnly bool) {
 		if n == 0 {
 			return Reject{Code: CodeRequired, Message: "unified social credit code is empty"}, false
 		}
+		if n == 18 {
+			return Reject{Code: CodeUSCCCharset, Message: usccCharsetMessage(code, firstNonASCII(code))}, false
+		}
 		return Reject{Code: CodeUSCCLength, Message: fmt.Sprintf("unified social credit code must be 18 characters, got %d", n)}, false
 	}
 	for i := 0; i < 18; i++ {
@@ -110,15 +113,29 @@ func checkUSCC(code string) (r Reject, checksumOnly bool) {
 	return noReject, false
 }
 
+// firstNonASCII returns the character position (from 0) of the first non-ASCII rune.
+func firstNonASCII(s string) int {
+	k := 0
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return k
+		}
+		k++
+	}
+	return k
+}
+
+// usccCharsetMessage describes the bad character at character position i.
 func usccCharsetMessage(code string, i int) string {
+	if i >= len(code) || code[i] >= utf8.RuneSelf || !isASCII(code) {
+		return fmt.Sprintf("position %d: not an ASCII character (full-width characters are not allowed)", i+1)
+	}
 	c := code[i]
 	switch {
 	case c >= 'a' && c <= 'z':
 		return fmt.Sprintf("position %d: %q is lower case; the code uses upper-case letters", i+1, rune(c))
 	case c == 'I' || c == 'O' || c == 'S' || c == 'V' || c == 'Z':
 		return fmt.Sprintf("position %d: the letter %c is never used (the code excludes I, O, S, V and Z)", i+1, c)
-	case c >= utf8.RuneSelf:
-		return fmt.Sprintf("position %d: not an ASCII character (full-width characters are not allowed)", i+1)
 	default:
 		return fmt.Sprintf("position %d: %q is not allowed (the code uses 0-9 and A-Z without I, O, S, V, Z)", i+1, rune(c))
 	}
@@ -184,6 +201,15 @@ func isDigits(s string) bool {
 	return true
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // atoi parses a short run of ASCII digits known to be digits.
 func atoi(s string) int {
 	n := 0
@@ -227,6 +253,9 @@ func normalizeID(id string, now time.Time) (string, Reject) {
 		n := utf8.RuneCountInString(id)
 		if n == 0 {
 			return "", Reject{Code: CodeRequired, Message: "ID number is empty"}
+		}
+		if n == 18 || n == 15 {
+			return "", Reject{Code: CodeIDCharset, Message: "ID numbers are ASCII digits (and X): full-width characters are not allowed"}
 		}
 		return "", Reject{Code: CodeIDLength, Message: fmt.Sprintf("ID number must be 18 characters (or 15 for a legacy number), got %d", n)}
 	}
