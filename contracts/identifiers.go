@@ -431,11 +431,15 @@ func checkMonth(s string) Reject {
 	return noReject
 }
 
-// checkTimestamp accepts an RFC 3339 date-time.
+// checkTimestamp accepts an RFC 3339 date-time from 1900 to 9999 in UTC, so that
+// its UTC form always re-encodes as RFC 3339.
 func checkTimestamp(s string) (time.Time, Reject) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, Reject{Code: CodeTimestamp, Message: fmt.Sprintf("must be an RFC 3339 time such as 2019-01-05T00:00:00Z, got %q", truncate(s, 40))}
+	}
+	if y := t.UTC().Year(); y < 1900 || y > 9999 {
+		return time.Time{}, Reject{Code: CodeTimestamp, Message: fmt.Sprintf("must be a time from 1900 to 9999, got %q", truncate(s, 40))}
 	}
 	return t, noReject
 }
@@ -446,6 +450,9 @@ func checkRecordKey(s string) Reject {
 		return Reject{Code: CodeRequired, Message: "must not be empty"}
 	}
 	for i, c := range s {
+		if c > ' ' && c < 0x7f {
+			continue
+		}
 		if c == utf8.RuneError || c == ' ' || !unicode.IsPrint(c) {
 			return Reject{Code: CodePattern, Message: fmt.Sprintf("character %d is whitespace or a control character; keys contain neither", utf8.RuneCountInString(s[:i])+1)}
 		}

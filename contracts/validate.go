@@ -121,9 +121,17 @@ const maxProps = 16
 // run holds the state of one Validate call.
 type run struct {
 	v        *Validator
-	now      time.Time
+	clock    time.Time // read on first use: most records hold no ID number
 	rejects  []Reject
+	pending  []Reject // data rejects found while reading, reported after the envelope's
 	warnings []Reject
+}
+
+func (r *run) now() time.Time {
+	if r.clock.IsZero() {
+		r.clock = r.v.now()
+	}
+	return r.clock
 }
 
 func (r *run) reject(code, field, msg string) {
@@ -149,10 +157,13 @@ func (v *Validator) Validate(rawRecord []byte) (Validated, error) {
 		return Validated{}, &RecordError{Rejects: []Reject{{Code: CodeTooLarge,
 			Message: fmt.Sprintf("record is %d bytes; the limit is %d (64 KiB)", len(rawRecord), MaxRecordBytes)}}}
 	}
-	r := run{v: v, now: v.now()}
+	r := run{v: v}
 	p := scanner{s: string(rawRecord)}
 
 	var env [envFields]raw
+	var vals [maxProps]raw
+	var res [maxProps]checked
+	var dataRead *recordSchema // the schema data was read with, when read in the first pass
 	if c := p.peek(); c != '{' {
 		return Validated{}, malformed("a record is a JSON object {…}, got " + describeStart(c))
 	}
@@ -166,11 +177,23 @@ func (v *Validator) Validate(rawRecord []byte) (Validated, error) {
 			break
 		}
 		start := p.i
+		slot := envelopeSlot(key)
+		if slot == envData && !env[envData].set && p.peek() == '{' && env[envType].tok == tokString {
+			// The type came first, as encoders usually write it: read data in this
+			// pass rather than skipping it and reading it again.
+			if rs := r.v.set.records[env[envType].v]; rs != nil {
+				if !r.readData(&p, rs, vals[:len(rs.props)]) {
+					return Validated{}, malformed(p.err)
+				}
+				env[envData] = raw{set: true, tok: tokObject, v: p.s[start:p.i]}
+				dataRead = rs
+				continue
+			}
+		}
 		tok, val, ok := p.value(0)
 		if !ok {
 			return Validated{}, malformed(p.err)
 		}
-		slot := envelopeSlot(key)
 		switch {
 		case slot < 0:
 			r.reject(CodeUnknownField, fieldName("", key), "the envelope holds only type, id, revision, as_of, deleted and data")
@@ -251,11 +274,13 @@ func (v *Validator) Validate(rawRecord []byte) (Validated, error) {
 	if d.set && d.tok != tokObject {
 		r.reject(CodeWrongType, "data", "must be an object, got "+tokName(d.tok))
 	}
-	var vals [maxProps]raw
-	var res [maxProps]checked
 	if rs != nil {
 		if d.set && d.tok == tokObject {
-			r.readData(rs, d.v, vals[:len(rs.props)])
+			if dataRead != rs {
+				// The scanner already accepted this object once.
+				r.readData(&scanner{s: d.v}, rs, vals[:len(rs.props)])
+			}
+			r.rejects = append(r.rejects, r.pending...)
 			r.checkData(rs, out.Deleted, vals[:len(rs.props)], res[:len(rs.props)])
 			if idOK {
 				r.checkNaturalKey(rs, out.ID, vals[:len(rs.props)], res[:len(rs.props)])
@@ -307,7 +332,7 @@ func fieldName(prefix, key string) string {
 // form, whether it is usable for the natural-key comparison, and whether it carries a
 // legacy USCC.
 func (r *run) checkID(rs *recordSchema, id string) (norm string, ok, legacy bool) {
-	norm, rej, legacy := checkKey(rs.idFormat, id, r.v.legacy, r.now)
+	norm, rej, legacy := checkKey(rs.idFormat, id, r.v.legacy, r.now())
 	if failed(rej) {
 		r.add(rej, "id")
 		return id, false, false
@@ -372,24 +397,29 @@ func (r *run) uscc(code string) (Reject, bool) {
 	return rej, false
 }
 
-// readData reads the data object's members into vals, by schema slot.
-func (r *run) readData(rs *recordSchema, data string, vals []raw) {
-	p := scanner{s: data, i: 1} // the object was read once already: it is well formed
+// readData reads a data object, from its '{', into vals by schema slot. It returns
+// false on a syntax error, which the scanner holds.
+func (r *run) readData(p *scanner, rs *recordSchema, vals []raw) bool {
+	p.i++ // '{', seen by the caller
 	for first := true; ; first = false {
 		key, more, ok := p.member(first)
-		if !ok || !more {
-			return
-		}
-		tok, val, ok := p.value(0)
 		if !ok {
-			return
+			return false
+		}
+		if !more {
+			return true
+		}
+		tok, val, ok := p.value(1)
+		if !ok {
+			return false
 		}
 		i, known := rs.index[key]
 		switch {
 		case !known:
-			r.reject(CodeUnknownField, fieldName("data.", key), "the "+rs.typ+" contract has no such field; its fields are "+rs.fieldList)
+			r.pending = append(r.pending, Reject{Code: CodeUnknownField, Field: fieldName("data.", key),
+				Message: "the " + rs.typ + " contract has no such field; its fields are " + rs.fieldList})
 		case vals[i].set:
-			r.reject(CodeDuplicateField, rs.props[i].path, "appears more than once")
+			r.pending = append(r.pending, Reject{Code: CodeDuplicateField, Field: rs.props[i].path, Message: "appears more than once"})
 		default:
 			vals[i] = raw{set: true, tok: tok, v: val}
 		}
@@ -537,7 +567,7 @@ func (r *run) checkValue(p *property, tok byte, v string) checked {
 			r.warnings = append(r.warnings, legacyWarning(p.path))
 		}
 	case fmtIDNumber:
-		v, rej = normalizeID(v, r.now)
+		v, rej = normalizeID(v, r.now())
 	case fmtDate:
 		rej = checkDate(v)
 	case fmtMonth:
