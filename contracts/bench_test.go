@@ -27,6 +27,7 @@ func BenchmarkValidateEmployerMonth(b *testing.B) {
 	v := testValidator(b)
 	raw := typicalEmployerMonth(b)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		if _, err := v.Validate(raw); err != nil {
@@ -41,6 +42,7 @@ func BenchmarkValidateDataFirst(b *testing.B) {
 	v := testValidator(b)
 	raw := goodRecords()[TypeEmployerMonth].json(b) // map keys sorted: data before type
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		if _, err := v.Validate(raw); err != nil {
@@ -58,6 +60,7 @@ func BenchmarkValidateRejected(b *testing.B) {
 		r.data()["extra"] = 1
 	}).json(b)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := v.Validate(raw); err == nil {
 			b.Fatal("accepted")
@@ -68,6 +71,7 @@ func BenchmarkValidateRejected(b *testing.B) {
 func BenchmarkUSCC(b *testing.B) {
 	codes := []string{"91350100M000100Y43", "91310110666007217T", "914403001922038216"}
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	i := 0
 	for b.Loop() {
 		if _, err := ValidateUSCC(codes[i%3], nil); err != nil {
@@ -80,6 +84,7 @@ func BenchmarkUSCC(b *testing.B) {
 func BenchmarkIDNumber(b *testing.B) {
 	ids := []string{"11010519491231002X", "440524188001010014", "11010519491231002x"}
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	i := 0
 	for b.Loop() {
 		if _, err := NormalizeIDNumber(ids[i%3], testNow); err != nil {

@@ -26,6 +26,10 @@ on it. Exit status: 0 when no code is invalid, 1 when one is, 2 on usage errors.
 // runIDs is "hub ids". It prints what the operator typed and nothing else: no code
 // reaches a log.
 func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return idsCommand(ctx, args, os.Stdin, stdout, stderr)
+}
+
+func idsCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintln(stderr, idsUsage)
 		return fmt.Errorf("%w: want the subcommand check", errUsage)
@@ -59,7 +63,7 @@ func runIDs(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if len(codes) == 1 && codes[0] == "-" {
 		var err error
-		if codes, err = readCodes(os.Stdin); err != nil {
+		if codes, err = readCodes(stdin); err != nil {
 			return fmt.Errorf("reading codes from standard input: %w", err)
 		}
 	}
