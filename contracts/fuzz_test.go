@@ -1,11 +1,14 @@
 package contracts
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzValidate(f *testing.F) {
@@ -161,3 +164,40 @@ func FuzzCheckCode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSchemaAgreement extends TestSchemasAgreeWithGeneralValidator to mutated
+// records. Inputs outside what JSON Schema can judge are skipped: invalid UTF-8
+// (encoding/json replaces it; the validator refuses it), duplicate fields (the last
+// one wins in encoding/json), oversized records, and exponents too large for big.Rat.
+func FuzzSchemaAgreement(f *testing.F) {
+	for _, raw := range schemaCorpus(f) {
+		if len(raw) <= 2048 {
+			f.Add(raw)
+		}
+	}
+	g := newGeneralValidator(f)
+	v := testValidator(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !utf8.Valid(raw) || len(raw) > MaxRecordBytes || bytes.ContainsAny(raw, "eE") && hugeExponent.Match(raw) {
+			return
+		}
+		_, fastErr := v.Validate(raw)
+		var re *RecordError
+		if errors.As(fastErr, &re) {
+			for _, r := range re.Rejects {
+				if r.Code == CodeDuplicateField {
+					return
+				}
+			}
+		}
+		generalErr := g.validate(raw)
+		if fastErr != nil && generalErr == nil && onlyCode(re.Rejects, CodeIDMismatch) {
+			return
+		}
+		if (fastErr == nil) != (generalErr == nil) {
+			t.Fatalf("fast validator says %v; JSON Schema says %v\nrecord: %s", fastErr, generalErr, raw)
+		}
+	})
+}
+
+var hugeExponent = regexp.MustCompile(`[0-9][eE][+-]?[0-9]{4,}`)

@@ -436,7 +436,7 @@ func (r *run) checkData(rs *recordSchema, tombstone bool, vals []raw, res []chec
 		p := &rs.props[i]
 		if !vals[i].set {
 			if required[i] {
-				r.reject(CodeRequired, p.path, "required field is missing")
+				r.reject(CodeRequired, p.path, "required field is missing: "+p.hint)
 			}
 			continue
 		}
