@@ -33,4 +33,6 @@ const (
 	CodeCertNo         = "cert_no_format"
 	CodeOccupationCode = "occupation_code_format"
 	CodeRegionCode     = "region_code_format"
+	CodeTooLong        = "too_long"        // a string longer than its maxLength
+	CodeDuplicateField = "duplicate_field" // the same field twice in one object
 )
