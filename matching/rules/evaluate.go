@@ -240,5 +240,46 @@ func nativeFact(v ref.Val) (any, bool) {
 // selfTest evaluates every pack against the sample profiles, so that an expression
 // reading a field no record has, or otherwise failing at run time, stops the start.
 func (e *Engine) selfTest() error {
+	samples := sampleProfiles(e.packs[e.order[0]].kinds)
+	ctx := context.Background()
+	for _, id := range e.order {
+		pk := e.packs[id]
+		for _, s := range samples {
+			if s.kind != pk.kind {
+				continue
+			}
+			for _, params := range pk.sampleParams(s.params) {
+				norm, req, err := pk.normalise(params)
+				if err != nil {
+					return fmt.Errorf("pack %s: self-test params %v: %w", id, params, err)
+				}
+				if _, err := pk.evaluate(ctx, s.profile, norm, req); err != nil {
+					return fmt.Errorf("pack %s: self-test on the %s sample with %v: %w", id, s.name, norm, err)
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// sampleParams returns the request params to self-test with: every allowed year
+// of a refund pack, or the sample's own params.
+func (pk *pack) sampleParams(base map[string]any) []map[string]any {
+	var out []map[string]any
+	if pk.yearIdx >= 0 {
+		s := pk.request[pk.yearIdx].spec
+		if s.Min != nil && s.Max != nil && *s.Max-*s.Min < 20 {
+			for y := *s.Min; y <= *s.Max; y++ {
+				out = append(out, map[string]any{"year": y})
+			}
+			return out
+		}
+	}
+	params := map[string]any{}
+	for k, v := range base {
+		if _, ok := pk.reqIndex[k]; ok {
+			params[k] = v
+		}
+	}
+	return append(out, params)
 }
