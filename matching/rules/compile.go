@@ -425,3 +425,13 @@ func (pk *pack) describe() Program {
 	sort.SliceStable(p.Parameters, func(i, j int) bool { return p.Parameters[i].Name < p.Parameters[j].Name })
 	return p
 }
+
+// SubjectKind returns the kind of subject a program is about, or an
+// *UnknownProgramError.
+func (e *Engine) SubjectKind(programID string) (contracts.SubjectKind, error) {
+	pk, ok := e.packs[programID]
+	if !ok {
+		return "", &UnknownProgramError{Program: programID}
+	}
+	return pk.kind, nil
+}
