@@ -4,6 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/verihub/verihub/contracts"
 )
 
 // FuzzParams feeds arbitrary JSON objects as request params to every program: the
@@ -49,4 +54,48 @@ func FuzzParams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeRecord checks the reflection-free decoder against encoding/json: when
+// decodeFlat accepts data, encoding/json must accept it too with the same values.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, s := range []string{
+		`{"uscc":"91350100M000100Y43","month":"2018-12","insured_count":97,"ui_due_fen":10000,"ui_paid_fen":10000,"arrears_fen":0,"deferral_agreement":true}`,
+		`{"month":"2018-12","insured_count":-3, "arrears_fen": null}`, `{}`, ` { "month" : "中文" } `,
+		`{"insured_count":1.5}`, `{"month":"a\"b"}`, `{"insured_count":"3"}`, `{"insured_count":012}`,
+	} {
+		f.Add(s)
+	}
+	kinds := newRecordKinds()
+	k := kinds["si.employer_month"]
+	f.Fuzz(func(t *testing.T, data string) {
+		flat := make([]ref.Val, len(k.kinds))
+		if !decodeFlat(k, []byte(data), flat) {
+			return
+		}
+		var m contracts.EmployerMonth
+		if err := json.Unmarshal([]byte(data), &m); err != nil {
+			t.Fatalf("decodeFlat accepted %q, encoding/json: %v", data, err)
+		}
+		slow, err := decodeRecord(kinds, contracts.Envelope{Type: "si.employer_month", Data: json.RawMessage(mustMarshal(t, m))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range flat {
+			if v == nil {
+				v = k.zeros[i]
+			}
+			if v.Equal(slow.vals[i]) != types.True {
+				t.Fatalf("%q field %d: flat %v, encoding/json %v", data, i, v, slow.vals[i])
+			}
+		}
+	})
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

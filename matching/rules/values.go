@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -22,7 +23,9 @@ var recordCELType = types.NewOpaqueType("verihub.Record")
 // recordKind knows how to decode one record type and read its fields.
 type recordKind struct {
 	goType reflect.Type
-	fields map[string]int // JSON name → struct field index
+	fields map[string]int // JSON name → field index
+	kinds  []reflect.Kind // by field index
+	zeros  []ref.Val      // the value of an absent field, by field index
 }
 
 func newRecordKinds() map[string]*recordKind {
@@ -42,8 +45,20 @@ func newRecordKinds() map[string]*recordKind {
 		k := &recordKind{goType: t, fields: map[string]int{}}
 		for i := 0; i < t.NumField(); i++ {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			if name != "" && name != "-" {
-				k.fields[name] = i
+			if name == "" || name == "-" {
+				continue
+			}
+			k.fields[name] = len(k.kinds)
+			k.kinds = append(k.kinds, t.Field(i).Type.Kind())
+			switch t.Field(i).Type.Kind() {
+			case reflect.String:
+				k.zeros = append(k.zeros, types.String(""))
+			case reflect.Int64, reflect.Int:
+				k.zeros = append(k.zeros, types.Int(0))
+			case reflect.Bool:
+				k.zeros = append(k.zeros, types.False)
+			default:
+				panic(fmt.Sprintf("record type %s field %s: unsupported kind", typ, name))
 			}
 		}
 		out[typ] = k
@@ -51,26 +66,170 @@ func newRecordKinds() map[string]*recordKind {
 	return out
 }
 
-// record is one live record version as a CEL value.
+// record is one live record version as a CEL value. Its fields are decoded once.
 type record struct {
-	typ   string
-	id    string
-	asOf  time.Time
-	kind  *recordKind
-	value reflect.Value // the decoded struct
+	typ  string
+	id   string
+	asOf time.Time
+	kind *recordKind
+	vals []ref.Val // by field index
 }
 
-// decodeRecord decodes an envelope's data into the contracts struct of its type.
+// decodeRecord decodes an envelope's data. Records are flat JSON objects, which
+// decodeFlat reads without reflection; anything it does not handle (escapes,
+// floats, nested values, mistyped fields) goes through encoding/json into the
+// contracts struct, which also gives the error.
 func decodeRecord(kinds map[string]*recordKind, e contracts.Envelope) (*record, error) {
 	k, ok := kinds[e.Type]
 	if !ok {
 		return nil, fmt.Errorf("decoding %s: no record kind", e.Key())
 	}
-	ptr := reflect.New(k.goType)
-	if err := json.Unmarshal(e.Data, ptr.Interface()); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", e.Key(), err)
+	r := &record{typ: e.Type, id: e.ID, asOf: e.AsOf, kind: k, vals: make([]ref.Val, len(k.kinds))}
+	if !decodeFlat(k, e.Data, r.vals) {
+		ptr := reflect.New(k.goType)
+		if err := json.Unmarshal(e.Data, ptr.Interface()); err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", e.Key(), err)
+		}
+		v := ptr.Elem()
+		for name, i := range k.fields {
+			f := v.FieldByIndex(fieldIndex(k.goType, name))
+			switch f.Kind() {
+			case reflect.String:
+				r.vals[i] = types.String(f.String())
+			case reflect.Int64, reflect.Int:
+				r.vals[i] = types.Int(f.Int())
+			case reflect.Bool:
+				r.vals[i] = types.Bool(f.Bool())
+			}
+		}
 	}
-	return &record{typ: e.Type, id: e.ID, asOf: e.AsOf, kind: k, value: ptr.Elem()}, nil
+	for i, v := range r.vals {
+		if v == nil {
+			r.vals[i] = k.zeros[i]
+		}
+	}
+	return r, nil
+}
+
+func fieldIndex(t reflect.Type, jsonName string) []int {
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == jsonName {
+			return []int{i}
+		}
+	}
+	return nil
+}
+
+// decodeFlat reads a flat JSON object of strings without escapes, integers, bools
+// and nulls into vals. It returns false on anything else.
+func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		j := i + 1
+		for j < len(data) && data[j] != '"' && data[j] != '\\' && data[j] >= 0x20 && data[j] < 0x80 {
+			j++
+		}
+		if j >= len(data) || data[j] != '"' {
+			return false
+		}
+		// encoding/json matches keys case-insensitively: leave unknown keys to it.
+		idx, known := k.fields[string(data[i+1:j])]
+		if !known {
+			return false
+		}
+		i = skipSpace(data, j+1)
+		if i >= len(data) || data[i] != ':' {
+			return false
+		}
+		i = skipSpace(data, i+1)
+		if i >= len(data) {
+			return false
+		}
+		var v ref.Val
+		var kind reflect.Kind
+		switch c := data[i]; {
+		case c == '"':
+			j := i + 1
+			for j < len(data) && data[j] != '"' && data[j] != '\\' && data[j] >= 0x20 {
+				j++
+			}
+			if j >= len(data) || data[j] != '"' || !utf8.Valid(data[i+1:j]) {
+				return false
+			}
+			v, kind, i = types.String(data[i+1:j]), reflect.String, j+1
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			if c == '-' {
+				j++
+			}
+			start := j
+			var n int64
+			for j < len(data) && data[j] >= '0' && data[j] <= '9' {
+				if j-start >= 18 {
+					return false
+				}
+				n = n*10 + int64(data[j]-'0')
+				j++
+			}
+			if j == start || (j < len(data) && (data[j] == '.' || data[j] == 'e' || data[j] == 'E')) {
+				return false
+			}
+			if j-start > 1 && data[start] == '0' {
+				return false
+			}
+			if c == '-' {
+				n = -n
+			}
+			v, kind, i = types.Int(n), reflect.Int64, j
+		case c == 't' && len(data)-i >= 4 && string(data[i:i+4]) == "true":
+			v, kind, i = types.True, reflect.Bool, i+4
+		case c == 'f' && len(data)-i >= 5 && string(data[i:i+5]) == "false":
+			v, kind, i = types.False, reflect.Bool, i+5
+		case c == 'n' && len(data)-i >= 4 && string(data[i:i+4]) == "null":
+			i += 4
+		default:
+			return false
+		}
+		if v != nil {
+			want := k.kinds[idx]
+			if want == reflect.Int {
+				want = reflect.Int64
+			}
+			if want != kind {
+				return false
+			}
+			vals[idx] = v
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return skipSpace(data, i+1) == len(data)
+		default:
+			return false
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func (r *record) field(name string) (ref.Val, bool) {
@@ -86,16 +245,7 @@ func (r *record) field(name string) (ref.Val, bool) {
 	if !ok {
 		return nil, false
 	}
-	f := r.value.Field(i)
-	switch f.Kind() {
-	case reflect.String:
-		return types.String(f.String()), true
-	case reflect.Int64, reflect.Int:
-		return types.Int(f.Int()), true
-	case reflect.Bool:
-		return types.Bool(f.Bool()), true
-	}
-	return types.NewErr("field %s of %s has an unsupported kind", name, r.typ), true
+	return r.vals[i], true
 }
 
 // str reads a string field directly, for the built-in functions.
@@ -104,11 +254,8 @@ func (r *record) str(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	f := r.value.Field(i)
-	if f.Kind() != reflect.String {
-		return "", false
-	}
-	return f.String(), true
+	s, ok := r.vals[i].(types.String)
+	return string(s), ok
 }
 
 // Get implements traits.Indexer.
