@@ -130,16 +130,6 @@ func validRegionPrefix(s string) bool {
 	return true
 }
 
-// clone returns a copy whose tables can take overrides.
-func (p *param) clone() *param {
-	c := *p
-	c.regions = make(map[string]value, len(p.regions))
-	for k, v := range p.regions {
-		c.regions[k] = v
-	}
-	return &c
-}
-
 // lookup returns the value for a region code ("" when unknown) and data year
 // (0 when the pack has none): the most specific region prefix, then the data
 // year, then the default.
