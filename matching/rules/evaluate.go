@@ -1,0 +1,285 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
+
+	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/matching"
+)
+
+// Check results and decisions.
+const (
+	Pass    = "pass"
+	Fail    = "fail"
+	Unknown = "unknown"
+
+	Eligible         = "eligible"
+	Ineligible       = "ineligible"
+	InsufficientData = "insufficient_data"
+)
+
+// Result is the outcome of one program for one subject.
+type Result struct {
+	Program        string               `json:"program"`
+	Subject        string               `json:"subject"`
+	Params         map[string]any       `json:"params"`
+	Decision       string               `json:"decision"`
+	AmountFen      int64                `json:"amount_fen"`
+	ReviewRequired bool                 `json:"review_required"`
+	Checks         []CheckResult        `json:"checks"`
+	Facts          map[string]any       `json:"facts"`
+	DataAsOf       map[string]time.Time `json:"data_as_of"`
+}
+
+// CheckResult is one check's outcome with the records it used.
+type CheckResult struct {
+	ID       string     `json:"id"`
+	Result   string     `json:"result"`
+	Detail   string     `json:"detail"` // "中文 / English"
+	Evidence []Evidence `json:"evidence"`
+}
+
+// Evidence names one record version a check used.
+type Evidence struct {
+	Type string    `json:"type"`
+	ID   string    `json:"id"`
+	AsOf time.Time `json:"as_of"`
+}
+
+// Evaluate runs a program over a profile. p may be nil or empty (a subject the hub
+// knows nothing about); checks then come out unknown or fail as the pack defines.
+// params are the caller's request params (JSON-decoded values are fine); the
+// Result carries them normalised, defaults filled.
+//
+// Errors: *UnknownProgramError for an unknown program, *ParamError for invalid
+// params or a profile of the wrong subject kind, ctx's error when it ends, and
+// otherwise an error naming the expression that failed at run time (a defect of
+// the pack or a corrupt record).
+func (e *Engine) Evaluate(ctx context.Context, programID string, p *matching.Profile, params map[string]any) (Result, error) {
+	pk, ok := e.packs[programID]
+	if !ok {
+		return Result{}, &UnknownProgramError{Program: programID}
+	}
+	if p != nil && p.Subject != "" && p.Kind() != pk.kind {
+		return Result{}, &ParamError{Program: programID, Field: "subject", Reason: fmt.Sprintf("program is for %s subjects", pk.kind)}
+	}
+	norm, req, err := pk.normalise(params)
+	if err != nil {
+		return Result{}, err
+	}
+	return pk.evaluate(ctx, p, norm, req)
+}
+
+func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[string]any, req []ref.Val) (Result, error) {
+	v := newView(pk, p, req)
+	res := Result{Program: pk.id, Params: norm, Checks: make([]CheckResult, 0, len(pk.checks))}
+	if p != nil {
+		res.Subject = p.Subject
+	}
+	anyFail, anyUnknown := false, false
+	for _, c := range pk.checks {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		out, _, err := c.prg.Eval(v)
+		if err != nil {
+			return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+		}
+		cr, err := checkResult(c.id, out)
+		if err != nil {
+			return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+		}
+		switch cr.Result {
+		case Fail:
+			anyFail = true
+		case Unknown:
+			anyUnknown = true
+		}
+		res.Checks = append(res.Checks, cr)
+	}
+	switch {
+	case anyFail:
+		res.Decision = Ineligible
+	case anyUnknown:
+		res.Decision = InsufficientData
+	default:
+		res.Decision = Eligible
+	}
+	if res.Decision == Eligible {
+		out, _, err := pk.amount.prg.Eval(v)
+		if err != nil {
+			return Result{}, fmt.Errorf("evaluating amount of %s: %w", pk.id, err)
+		}
+		amt, ok := out.(types.Int)
+		if !ok || amt < 0 {
+			return Result{}, fmt.Errorf("evaluating amount of %s: got %v, want a non-negative int", pk.id, out)
+		}
+		res.AmountFen = int64(amt)
+		if pk.review != nil {
+			v.amount = amt
+			out, _, err := pk.review.prg.Eval(v)
+			if err != nil {
+				return Result{}, fmt.Errorf("evaluating review of %s: %w", pk.id, err)
+			}
+			b, ok := out.(types.Bool)
+			if !ok {
+				return Result{}, fmt.Errorf("evaluating review of %s: got %v, want a bool", pk.id, out)
+			}
+			res.ReviewRequired = bool(b)
+		}
+	}
+	res.Facts = make(map[string]any, len(pk.facts))
+	for _, f := range pk.facts {
+		out, _, err := f.prg.Eval(v)
+		if err != nil {
+			return Result{}, fmt.Errorf("evaluating fact %s of %s: %w", f.name, pk.id, err)
+		}
+		if nv, ok := nativeFact(out); ok {
+			res.Facts[f.name] = nv
+		}
+	}
+	res.DataAsOf = map[string]time.Time{}
+	for _, c := range res.Checks {
+		for _, ev := range c.Evidence {
+			a := contracts.AgencyOf(ev.Type)
+			if ev.AsOf.After(res.DataAsOf[a]) {
+				res.DataAsOf[a] = ev.AsOf
+			}
+		}
+	}
+	return res, nil
+}
+
+// checkResult reads a check's [result, zh, en, evidence] list.
+func checkResult(id string, out ref.Val) (CheckResult, error) {
+	list, ok := out.(traits.Lister)
+	if !ok || list.Size() != types.Int(4) {
+		return CheckResult{}, fmt.Errorf("check yielded %v, want [result, zh, en, evidence]", out)
+	}
+	r, _ := list.Get(types.Int(0)).(types.String)
+	zh, _ := list.Get(types.Int(1)).(types.String)
+	en, _ := list.Get(types.Int(2)).(types.String)
+	switch string(r) {
+	case Pass, Fail, Unknown:
+	case "":
+		return CheckResult{}, fmt.Errorf("no case of the check holds")
+	default:
+		return CheckResult{}, fmt.Errorf("result %q is not pass, fail or unknown", string(r))
+	}
+	cr := CheckResult{ID: id, Result: string(r), Detail: string(zh) + " / " + string(en), Evidence: []Evidence{}}
+	if err := collectEvidence(list.Get(types.Int(3)), &cr.Evidence, 0); err != nil {
+		return CheckResult{}, err
+	}
+	return cr, nil
+}
+
+// collectEvidence flattens records out of nested lists, dropping nulls and repeats.
+func collectEvidence(v ref.Val, out *[]Evidence, depth int) error {
+	switch t := v.(type) {
+	case *record:
+		for _, e := range *out {
+			if e.Type == t.typ && e.ID == t.id {
+				return nil
+			}
+		}
+		*out = append(*out, Evidence{Type: t.typ, ID: t.id, AsOf: t.asOf})
+		return nil
+	case types.Null:
+		return nil
+	case *types.Err:
+		return t
+	case traits.Lister:
+		if depth > 3 {
+			return fmt.Errorf("evidence nested too deeply")
+		}
+		it := t.Iterator()
+		for it.HasNext() == types.True {
+			if err := collectEvidence(it.Next(), out, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("evidence holds a %s, not a record", v.Type().TypeName())
+}
+
+// nativeFact turns a CEL value into a JSON-friendly one; nulls are left out.
+func nativeFact(v ref.Val) (any, bool) {
+	switch t := v.(type) {
+	case types.Null:
+		return nil, false
+	case types.Int:
+		return int64(t), true
+	case types.String:
+		return string(t), true
+	case types.Bool:
+		return bool(t), true
+	case types.Double:
+		return float64(t), true
+	case *record:
+		return t.typ + "/" + t.id, true
+	case traits.Lister:
+		var out []any
+		it := t.Iterator()
+		for it.HasNext() == types.True {
+			if nv, ok := nativeFact(it.Next()); ok {
+				out = append(out, nv)
+			}
+		}
+		return out, true
+	}
+	return fmt.Sprint(v.Value()), true
+}
+
+// selfTest evaluates every pack against the sample profiles, so that an expression
+// reading a field no record has, or otherwise failing at run time, stops the start.
+func (e *Engine) selfTest() error {
+	samples := sampleProfiles(e.packs[e.order[0]].kinds)
+	ctx := context.Background()
+	for _, id := range e.order {
+		pk := e.packs[id]
+		for _, s := range samples {
+			if s.kind != pk.kind {
+				continue
+			}
+			for _, params := range pk.sampleParams(s.params) {
+				norm, req, err := pk.normalise(params)
+				if err != nil {
+					return fmt.Errorf("pack %s: self-test params %v: %w", id, params, err)
+				}
+				if _, err := pk.evaluate(ctx, s.profile, norm, req); err != nil {
+					return fmt.Errorf("pack %s: self-test on the %s sample with %v: %w", id, s.name, norm, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sampleParams returns the request params to self-test with: every allowed year
+// of a refund pack, or the sample's own params.
+func (pk *pack) sampleParams(base map[string]any) []map[string]any {
+	var out []map[string]any
+	if pk.yearIdx >= 0 {
+		s := pk.request[pk.yearIdx].spec
+		if s.Min != nil && s.Max != nil && *s.Max-*s.Min < 20 {
+			for y := *s.Min; y <= *s.Max; y++ {
+				out = append(out, map[string]any{"year": y})
+			}
+			return out
+		}
+	}
+	params := map[string]any{}
+	for k, v := range base {
+		if _, ok := pk.reqIndex[k]; ok {
+			params[k] = v
+		}
+	}
+	return append(out, params)
+}

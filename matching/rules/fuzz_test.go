@@ -1,0 +1,101 @@
+package rules
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/verihub/verihub/contracts"
+)
+
+// FuzzParams feeds arbitrary JSON objects as request params to every program: the
+// answer is a Result or a *ParamError, never a panic or another error, and a
+// normalised result normalises to itself.
+func FuzzParams(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"year": 2019}`, `{"year": "2021", "assessment_date": "2021-02-29"}`, `{"year": 2021.0}`,
+		`{"year": 1e300}`, `{"certificate_no": "C1", "application_date": "2025-03-01"}`,
+		`{"certificate_no": "", "application_date": "2025-13-01"}`, `{"assessment_date": null}`, `{"x": []}`,
+	} {
+		f.Add(s)
+	}
+	e, err := Load(Overrides{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var params map[string]any
+		if json.Unmarshal([]byte(raw), &params) != nil {
+			return
+		}
+		for _, prog := range e.Programs() {
+			r, err := e.Evaluate(t.Context(), prog.ID, nil, params)
+			if err != nil {
+				var pe *ParamError
+				if !errors.As(err, &pe) {
+					t.Fatalf("%s %s: %v", prog.ID, raw, err)
+				}
+				continue
+			}
+			again, err := e.Evaluate(t.Context(), prog.ID, nil, r.Params)
+			if err != nil {
+				t.Fatalf("%s: normalised params %v rejected: %v", prog.ID, r.Params, err)
+			}
+			if len(again.Params) != len(r.Params) {
+				t.Fatalf("%s: params %v normalise to %v", prog.ID, r.Params, again.Params)
+			}
+			for k, v := range r.Params {
+				if again.Params[k] != v {
+					t.Fatalf("%s: params %v normalise to %v", prog.ID, r.Params, again.Params)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDecodeRecord checks the reflection-free decoder against encoding/json: when
+// decodeFlat accepts data, encoding/json must accept it too with the same values.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, s := range []string{
+		`{"uscc":"91350100M000100Y43","month":"2018-12","insured_count":97,"ui_due_fen":10000,"ui_paid_fen":10000,"arrears_fen":0,"deferral_agreement":true}`,
+		`{"month":"2018-12","insured_count":-3, "arrears_fen": null}`, `{}`, ` { "month" : "中文" } `,
+		`{"insured_count":1.5}`, `{"month":"a\"b"}`, `{"insured_count":"3"}`, `{"insured_count":012}`,
+	} {
+		f.Add(s)
+	}
+	kinds := newRecordKinds()
+	k := kinds["si.employer_month"]
+	f.Fuzz(func(t *testing.T, data string) {
+		flat := make([]ref.Val, len(k.kinds))
+		if !decodeFlat(k, []byte(data), flat) {
+			return
+		}
+		var m contracts.EmployerMonth
+		if err := json.Unmarshal([]byte(data), &m); err != nil {
+			t.Fatalf("decodeFlat accepted %q, encoding/json: %v", data, err)
+		}
+		slow, err := decodeRecord(kinds, contracts.Envelope{Type: "si.employer_month", Data: json.RawMessage(mustMarshal(t, m))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range flat {
+			if v == nil {
+				v = k.zeros[i]
+			}
+			if v.Equal(slow.vals[i]) != types.True {
+				t.Fatalf("%q field %d: flat %v, encoding/json %v", data, i, v, slow.vals[i])
+			}
+		}
+	})
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
