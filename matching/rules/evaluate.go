@@ -37,20 +37,12 @@ type Result struct {
 	DataAsOf       map[string]time.Time `json:"data_as_of"`
 }
 
-// CheckResult is one check's outcome with the records it used.
-type CheckResult struct {
-	ID       string     `json:"id"`
-	Result   string     `json:"result"`
-	Detail   string     `json:"detail"` // "中文 / English"
-	Evidence []Evidence `json:"evidence"`
-}
+// CheckResult is one check's outcome with the records it used; the same type the
+// signed result carries.
+type CheckResult = contracts.CheckResult
 
 // Evidence names one record version a check used.
-type Evidence struct {
-	Type string    `json:"type"`
-	ID   string    `json:"id"`
-	AsOf time.Time `json:"as_of"`
-}
+type Evidence = contracts.Evidence
 
 // Evaluate runs a program over a profile. p may be nil or empty (a subject the hub
 // knows nothing about); checks then come out unknown or fail as the pack defines.
