@@ -149,10 +149,10 @@ func wrap(action string, err error) error {
 }
 
 type encoded struct {
-	key   []byte
-	value []byte
+	key    []byte
+	value  []byte
 	prefix int // length of the subject prefix in key (subject + separator)
-	index int // position in the call, to count outcomes
+	index  int // position in the call, to count outcomes
 }
 
 // Apply implements matching.Store: one transaction, committed and synced before it
