@@ -147,6 +147,18 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// pipeline returns the pipeline Apply sends its commands in. On one server (standalone
+// or Sentinel) it is a MULTI/EXEC block: the server then runs every script of the
+// call in one event-loop turn and, with appendfsync always, fsyncs once for the
+// call instead of once per socket read. In Cluster, where a block cannot span slots,
+// it is a plain pipeline (one round trip per node).
+func (s *Store) pipeline() redis.Pipeliner {
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		return s.client.Pipeline()
+	}
+	return s.client.TxPipeline()
+}
+
 // Ping implements matching.Pinger.
 func (s *Store) Ping(ctx context.Context) error {
 	return translate("pinging redis", s.client.Ping(ctx).Err())
@@ -190,7 +202,8 @@ func translate(action string, err error) error {
 }
 
 // applyScript checks and writes one subject's changes in call order. KEYS[1] is the
-// subject's hash; ARGV holds field, value pairs. Versions (the first 40 hex digits
+// subject's hash; ARGV holds field, value pairs. The newest value of each field is
+// kept in a table while the changes are checked, then written with HSET. Versions (the first 40 hex digits
 // of a value) are compared as four 10-digit numbers, exact in Lua's doubles and
 // independent of the server's locale. It returns one letter per change: a(pplied),
 // d(uplicate), s(tale).
@@ -206,16 +219,31 @@ local function cmp(a, b)
   end
   return 0
 end
-local out = {}
+local key = KEYS[1]
+local new, order, out = {}, {}, {}
 for i = 1, #ARGV, 2 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  local f, v = ARGV[i], ARGV[i + 1]
+  local cur = new[f]
+  if not cur then cur = redis.call('HGET', key, f) end
   local o = 'a'
   if cur then
-    local c = cmp(ARGV[i + 1], cur)
+    local c = cmp(v, cur)
     if c == 0 then o = 'd' elseif c < 0 then o = 's' end
   end
-  if o == 'a' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  if o == 'a' then
+    if not new[f] then order[#order + 1] = f end
+    new[f] = v
+  end
   out[#out + 1] = o
+end
+-- One HSET per 500 fields: fewer calls, and within Lua's stack limit for unpack.
+for i = 1, #order, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, #order) do
+    args[#args + 1] = order[j]
+    args[#args + 1] = new[order[j]]
+  end
+  redis.call('HSET', key, unpack(args))
 end
 return table.concat(out)
 `)
@@ -258,7 +286,7 @@ func (s *Store) Apply(ctx context.Context, changes []matching.Change) (matching.
 		if attempt == 2 {
 			return matching.ApplyStats{}, fmt.Errorf("%s: %w: script cache keeps losing the apply script", action, contracts.ErrUnavailable)
 		}
-		pipe := s.client.Pipeline()
+		pipe := s.pipeline()
 		for _, b := range pending {
 			keys := []string{s.profileKey(b.subject)}
 			if attempt == 0 {

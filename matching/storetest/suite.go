@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"VersionOrdering", testVersionOrdering},
 		{"OrderingWithinOneCall", testOrderingWithinOneCall},
 		{"TombstoneStaysDeleted", testTombstoneStaysDeleted},
+		{"ManyRecordsOneSubject", testManyRecordsOneSubject},
 		{"AtomicPerSubject", testAtomicPerSubject},
 		{"ConcurrentEqualsSequential", testConcurrentEqualsSequential},
 		{"Idempotent", testIdempotent},
@@ -254,6 +255,21 @@ func testTombstoneStaysDeleted(t *testing.T, open NewStore) {
 			assertProfiles(t, s, Reference(all))
 		})
 	}
+}
+
+func testManyRecordsOneSubject(t *testing.T, open NewStore) {
+	s, _ := open(t)
+	const subject = "uscc:91350100M000100Y43"
+	var changes []matching.Change
+	for i := range 1300 {
+		changes = append(changes, ch(subject, rec(contracts.TypeEmployerMonth, fmt.Sprintf("m%04d", i), 1, t0, fmt.Sprintf(`{"i":%d}`, i))))
+	}
+	changes = append(changes, changes[7], ch(subject, rec(contracts.TypeEmployerMonth, "m0008", 0, t0, `{"old":true}`)))
+	st := mustApply(t, s, changes)
+	if want := (matching.ApplyStats{Applied: 1300, Duplicate: 1, Stale: 1}); st != want {
+		t.Errorf("stats = %+v, want %+v", st, want)
+	}
+	assertProfiles(t, s, Reference(changes))
 }
 
 // testAtomicPerSubject has writers apply pairs of records with one revision each to
