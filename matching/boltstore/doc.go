@@ -22,5 +22,5 @@
 // Expired state entries are invisible at once, replaced by later writes, and deleted
 // by Sweep, which Run calls periodically.
 //
-// bbolt was chosen over pebble by measurement: see the package README.
+// bbolt was chosen over pebble by measurement: see README.md beside this file.
 package boltstore
