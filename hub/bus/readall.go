@@ -109,7 +109,7 @@ func (b *Bus) readPartition(ctx context.Context, topic string, partition int, fr
 			return fmt.Errorf("fetching %s/%d at offset %d: %w", topic, partition, offset, err)
 		}
 		if resp.Error != nil {
-			resp.Records.Close()
+			closeRecords(resp.Records)
 			if errors.Is(resp.Error, kafka.OffsetOutOfRange) && resp.LogStartOffset > offset {
 				// Retention removed the start of the log meanwhile.
 				offset = resp.LogStartOffset
@@ -118,7 +118,7 @@ func (b *Bus) readPartition(ctx context.Context, topic string, partition int, fr
 			return fmt.Errorf("fetching %s/%d at offset %d: %w", topic, partition, offset, resp.Error)
 		}
 		batch, next, err := decodeRecords(resp.Records, topic, partition, offset, until)
-		resp.Records.Close()
+		closeRecords(resp.Records)
 		if err != nil {
 			return fmt.Errorf("decoding %s/%d at offset %d: %w", topic, partition, offset, err)
 		}
@@ -190,5 +190,12 @@ func decodeRecords(rr kafka.RecordReader, topic string, partition int, from, unt
 		}
 		out = append(out, m)
 		next = rec.Offset + 1
+	}
+}
+
+// closeRecords releases a fetch's record buffers when the reader holds any.
+func closeRecords(rr kafka.RecordReader) {
+	if c, ok := rr.(io.Closer); ok {
+		c.Close()
 	}
 }
