@@ -45,7 +45,12 @@ func (b *Bus) Lag(ctx context.Context, group string, topics []string) ([]Partiti
 	if err != nil {
 		return nil, fmt.Errorf("fetching committed offsets of group %s: %w", group, err)
 	}
-	if resp.Error != nil {
+	switch {
+	case errors.Is(resp.Error, kafka.GroupIdNotFound):
+		// Kafka answers an unknown group with no offsets; kfake with this
+		// error. Both mean nothing was committed.
+		resp.Topics = nil
+	case resp.Error != nil:
 		return nil, fmt.Errorf("fetching committed offsets of group %s: %w", group, resp.Error)
 	}
 	type tp struct {
