@@ -269,13 +269,17 @@ func (b *Bus) EnsureTopics(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	// Metadata reaches every broker shortly after creation; writers and readers
-	// started before that would see unknown topics.
+	// Metadata reaches every broker shortly after creation, and a leader may be
+	// named before it serves its partition; writers and readers started before
+	// then see unknown topics or "not leader" errors. Ready means every partition
+	// answers ListOffsets.
 	delay := 50 * time.Millisecond
 	for {
 		err := b.checkTopics(ctx, names)
 		if err == nil {
-			return nil
+			if _, err = b.offsets(ctx, names); err == nil {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -64,7 +64,13 @@ func (b *Bus) Consume(ctx context.Context, group string, topics []string, handle
 		ReadBackoffMin:        50 * time.Millisecond,
 		ReadBackoffMax:        time.Second,
 		ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
-			log.Warn("kafka consumer", "detail", fmt.Sprintf(format, args...))
+			// Closing the reader makes its partition readers report i/o
+			// errors; those are expected once ctx has ended.
+			level := slog.LevelWarn
+			if ctx.Err() != nil {
+				level = slog.LevelDebug
+			}
+			log.Log(ctx, level, "kafka consumer", "detail", fmt.Sprintf(format, args...))
 		}),
 	})
 	defer func() {
