@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,12 +22,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-var prefixSeq atomic.Int64
+var (
+	prefixSeq   atomic.Int64
+	topicUnsafe = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+)
 
 // testConfig is a bus configuration for one test on brokers: a topic prefix of its
 // own and short retry timings.
 func testConfig(t testing.TB, brokers []string) bus.Config {
-	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	name := topicUnsafe.ReplaceAllString(t.Name(), "-")
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+	}
 	return bus.Config{
 		Brokers:     brokers,
 		TopicPrefix: fmt.Sprintf("t%d-%d-%s", time.Now().UnixNano()%1e9, prefixSeq.Add(1), name),
@@ -79,13 +86,22 @@ func TestConformanceEmbedded(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) *bus.Bus { return newTestBus(t, []string{br.Addr()}, reg) })
 }
 
-// kafkaBrokers returns the real Kafka named by VERIHUB_TEST_KAFKA_BROKERS, or skips.
-func kafkaBrokers(t testing.TB) []string {
+// envBrokers returns the real Kafka named by VERIHUB_TEST_KAFKA_BROKERS, or nil.
+func envBrokers() []string {
 	env := os.Getenv("VERIHUB_TEST_KAFKA_BROKERS")
 	if env == "" {
-		t.Skip("VERIHUB_TEST_KAFKA_BROKERS is not set: skipping real-Kafka tests (deploy/dev/kafka.sh start, then VERIHUB_TEST_KAFKA_BROKERS=127.0.0.1:19092)")
+		return nil
 	}
 	return strings.Split(env, ",")
+}
+
+// kafkaBrokers returns the real Kafka named by VERIHUB_TEST_KAFKA_BROKERS, or skips.
+func kafkaBrokers(t testing.TB) []string {
+	brokers := envBrokers()
+	if brokers == nil {
+		t.Skip("VERIHUB_TEST_KAFKA_BROKERS is not set: skipping real-Kafka tests (deploy/dev/kafka.sh start, then VERIHUB_TEST_KAFKA_BROKERS=127.0.0.1:19092)")
+	}
+	return brokers
 }
 
 func TestConformanceKafka(t *testing.T) {
