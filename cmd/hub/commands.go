@@ -9,5 +9,6 @@ func commands() map[string]command {
 		"token":        {"sign a client assertion, exchange it, print an access token", runToken},
 		"verify-token": {"verify a signed result offline against a JWKS", runVerifyToken},
 		"sim":          {"serve one agency's pull API from hub gen data, with fault injection", runSim},
+		"push":         {"push an NDJSON file to an agency's feed as signed batches", runPush},
 	}
 }
