@@ -31,6 +31,12 @@ type Handler func(ctx context.Context, batch []Message) error
 //   - a consumer that stops without committing (crash, ctx end during retries)
 //     leaves its uncommitted messages to be delivered again.
 //
+// Within a partition, and so within a subject, messages arrive in offset order,
+// except that a redelivery after a retry, restart or rebalance brings back messages
+// older than some already handled (kafka-go also keeps messages fetched before a
+// rebalance queued: segmentio/kafka-go#1398). Handlers must therefore judge order
+// by the records' own versions, as the profile store does, not by arrival.
+//
 // When ctx ends Consume stops fetching, lets the handler call under way (and any
 // messages already fetched) finish and commits them, bounded by
 // Consumer.DrainTimeout, then leaves the group and returns nil. The ctx given to
