@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
 
@@ -295,13 +294,8 @@ func writeReceipt(w http.ResponseWriter, rc FeedReceipt) {
 	_ = json.NewEncoder(w).Encode(rc)
 }
 
-// idLike finds resident ID numbers an agency might have used inside a batch id.
-var idLike = regexp.MustCompile(`[0-9]{17}[0-9Xx]`)
-
 // loggableBatchID masks anything in a batch id shaped like a resident ID number.
-func loggableBatchID(id string) string {
-	return idLike.ReplaceAllStringFunc(id, contracts.MaskID)
-}
+func loggableBatchID(id string) string { return MaskIDs(id) }
 
 func truncate(s string) string {
 	if len(s) > 64 {

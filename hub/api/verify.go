@@ -1,0 +1,269 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/hub/audit"
+	"github.com/verihub/verihub/hub/auth"
+	"github.com/verihub/verihub/hub/problem"
+	"github.com/verihub/verihub/matching"
+	"github.com/verihub/verihub/matching/rules"
+)
+
+// MaxBatchItems is the most verifications one batch call may carry.
+const MaxBatchItems = 1000
+
+// Profiles is the read side of the profile store.
+type Profiles interface {
+	Profile(ctx context.Context, subject string) (*matching.Profile, error)
+}
+
+// Signer signs result claims.
+type Signer interface {
+	Sign(claims contracts.ResultClaims) (string, error)
+}
+
+// Verifier answers verification requests: it resolves the subject, evaluates the
+// program over its profile, signs the result for the requesting client and writes the
+// audit entry before answering (no unaudited answers).
+type Verifier struct {
+	Engine    *rules.Engine
+	Profiles  Profiles
+	Protector *contracts.Protector
+	Signer    Signer
+	Audit     audit.Log
+	Legacy    map[string]bool // allowlisted legacy USCCs
+	Now       func() time.Time
+}
+
+// VerificationRequest is the body of POST /v1/verifications and one batch item.
+type VerificationRequest struct {
+	Program string         `json:"program"`
+	Subject SubjectRef     `json:"subject"`
+	Params  map[string]any `json:"params"`
+}
+
+// SubjectRef names the subject: exactly one of USCC and IDNumber.
+type SubjectRef struct {
+	USCC     string `json:"uscc,omitempty"`
+	IDNumber string `json:"id_number,omitempty"`
+}
+
+// VerificationResponse is the answer: the signed token and, for convenience, the
+// decision it carries.
+type VerificationResponse struct {
+	Token          string                  `json:"token"`
+	Decision       string                  `json:"decision"`
+	AmountFen      int64                   `json:"amount_fen"`
+	ReviewRequired bool                    `json:"review_required"`
+	Checks         []contracts.CheckResult `json:"checks"`
+	Facts          map[string]any          `json:"facts"`
+}
+
+// subjectKey validates the subject reference and returns its store key.
+func (v *Verifier) subjectKey(s SubjectRef) (string, error) {
+	switch {
+	case s.USCC != "" && s.IDNumber != "":
+		return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: "give exactly one of subject.uscc and subject.id_number"}
+	case s.USCC != "":
+		if _, err := contracts.ValidateUSCC(s.USCC, v.Legacy); err != nil {
+			return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject.uscc", Detail: err.Error()}
+		}
+		return "uscc:" + s.USCC, nil
+	case s.IDNumber != "":
+		id, err := contracts.NormalizeIDNumber(s.IDNumber, v.now())
+		if err != nil {
+			// The message never repeats the number itself.
+			return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject.id_number", Detail: "not a valid resident ID number: " + idReason(err)}
+		}
+		return "person:" + v.Protector.Pseudonym(id), nil
+	}
+	return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: "give subject.uscc or subject.id_number"}
+}
+
+func idReason(err error) string {
+	var re *contracts.RecordError
+	if errors.As(err, &re) {
+		return re.First().Code
+	}
+	return "invalid"
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// verify evaluates and signs one request for client. It returns the response and
+// the audit event to write; it writes nothing itself.
+func (v *Verifier) verify(ctx context.Context, client auth.Identity, req VerificationRequest) (VerificationResponse, audit.Event, error) {
+	if req.Program == "" {
+		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 400, Code: "invalid_request", Field: "program", Detail: "program is required"}
+	}
+	if !client.HasScope(auth.ScopeVerify(req.Program)) {
+		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 403, Code: "insufficient_scope", Field: "program", Detail: fmt.Sprintf("client may not verify program %q", req.Program)}
+	}
+	subject, err := v.subjectKey(req.Subject)
+	if err != nil {
+		return VerificationResponse{}, audit.Event{}, err
+	}
+	kind, err := v.Engine.SubjectKind(req.Program)
+	if err != nil {
+		return VerificationResponse{}, audit.Event{}, programError(err)
+	}
+	if (kind == contracts.KindPerson) != strings.HasPrefix(subject, "person:") {
+		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: fmt.Sprintf("program %s is for %s subjects", req.Program, kind)}
+	}
+	profile, err := v.Profiles.Profile(ctx, subject)
+	switch {
+	case errors.Is(err, contracts.ErrNotFound):
+		profile = matching.NewProfile(subject)
+	case err != nil:
+		return VerificationResponse{}, audit.Event{}, fmt.Errorf("reading profile: %w", err)
+	}
+	res, err := v.Engine.Evaluate(ctx, req.Program, profile, req.Params)
+	if err != nil {
+		return VerificationResponse{}, audit.Event{}, programError(err)
+	}
+	claims := contracts.ResultClaims{
+		ID: newTokenID(), Audience: client.ClientID, Subject: subject, Program: res.Program, Params: res.Params,
+		Decision: res.Decision, AmountFen: res.AmountFen, ReviewRequired: res.ReviewRequired,
+		Checks: res.Checks, Facts: res.Facts, DataAsOf: res.DataAsOf,
+	}
+	token, err := v.Signer.Sign(claims)
+	if err != nil {
+		return VerificationResponse{}, audit.Event{}, fmt.Errorf("signing result: %w", err)
+	}
+	ev := audit.Event{Time: v.now().UTC(), Action: audit.ActionVerification, Client: client.ClientID,
+		Subject: subject, Program: res.Program, Params: res.Params, Decision: res.Decision,
+		AmountFen: res.AmountFen, TokenID: claims.ID}
+	return VerificationResponse{Token: token, Decision: res.Decision, AmountFen: res.AmountFen,
+		ReviewRequired: res.ReviewRequired, Checks: res.Checks, Facts: res.Facts}, ev, nil
+}
+
+// programError maps rules errors to problems.
+func programError(err error) error {
+	var up *rules.UnknownProgramError
+	if errors.As(err, &up) {
+		return &problem.Error{Status: 404, Code: rules.CodeUnknownProgram, Field: "program", Detail: up.Error()}
+	}
+	var pe *rules.ParamError
+	if errors.As(err, &pe) {
+		return &problem.Error{Status: 400, Code: rules.CodeInvalidParams, Field: "params." + pe.Field, Detail: pe.Reason}
+	}
+	return err
+}
+
+// ServeVerification handles POST /v1/verifications.
+func (v *Verifier) ServeVerification(w http.ResponseWriter, r *http.Request) {
+	rid := RequestID(r.Context())
+	client, ok := auth.FromContext(r.Context())
+	if !ok {
+		problem.Write(w, &problem.Error{Status: 401, Code: "missing_token", Detail: "bearer token required"}, rid)
+		return
+	}
+	var req VerificationRequest
+	if err := decodeJSON(r, &req); err != nil {
+		problem.Write(w, err, rid)
+		return
+	}
+	resp, ev, err := v.verify(r.Context(), client, req)
+	if err != nil {
+		problem.Write(w, err, rid)
+		return
+	}
+	ev.RequestID = rid
+	if err := v.Audit.Record(r.Context(), ev); err != nil {
+		problem.Write(w, fmt.Errorf("auditing: %w: %w", contracts.ErrUnavailable, err), rid)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// BatchItemResult is one item of a batch answer: a result or a problem.
+type BatchItemResult struct {
+	*VerificationResponse
+	Error *problem.Problem `json:"error,omitempty"`
+}
+
+// ServeBatch handles POST /v1/verifications:batch: up to MaxBatchItems requests, each
+// with its own signed result or its own problem; the whole batch is audited in one
+// durable write before the answer.
+func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
+	rid := RequestID(r.Context())
+	client, ok := auth.FromContext(r.Context())
+	if !ok {
+		problem.Write(w, &problem.Error{Status: 401, Code: "missing_token", Detail: "bearer token required"}, rid)
+		return
+	}
+	var body struct {
+		Items []VerificationRequest `json:"items"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		problem.Write(w, err, rid)
+		return
+	}
+	if len(body.Items) == 0 || len(body.Items) > MaxBatchItems {
+		problem.Write(w, &problem.Error{Status: 400, Code: "batch_size", Field: "items",
+			Detail: fmt.Sprintf("a batch holds 1 to %d items, got %d", MaxBatchItems, len(body.Items))}, rid)
+		return
+	}
+	results := make([]BatchItemResult, len(body.Items))
+	events := make([]audit.Event, len(body.Items))
+	var failed error
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(body.Items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				resp, ev, err := v.verify(r.Context(), client, body.Items[i])
+				if err != nil {
+					p := problem.From(err)
+					if p.Status >= 500 {
+						mu.Lock()
+						failed = err
+						mu.Unlock()
+					}
+					results[i] = BatchItemResult{Error: &p}
+					continue
+				}
+				ev.RequestID, ev.Item = rid, i
+				results[i], events[i] = BatchItemResult{VerificationResponse: &resp}, ev
+			}
+		}()
+	}
+	for i := range body.Items {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if failed != nil {
+		problem.Write(w, failed, rid)
+		return
+	}
+	toRecord := events[:0:0]
+	for i, ev := range events {
+		if results[i].Error == nil {
+			toRecord = append(toRecord, ev)
+		}
+	}
+	if err := v.Audit.Record(r.Context(), toRecord...); err != nil {
+		problem.Write(w, fmt.Errorf("auditing: %w: %w", contracts.ErrUnavailable, err), rid)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
