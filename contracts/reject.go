@@ -57,3 +57,13 @@ func (e *RecordError) First() Reject {
 	}
 	return e.Rejects[0]
 }
+
+// IndexedReject is one refused record of a submission (a pushed batch, a file, a
+// replay), by its position in the submission; receipts carry the first reject of
+// each refused record.
+type IndexedReject struct {
+	Index   int    `json:"index"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}

@@ -30,18 +30,18 @@ import (
 type Config struct {
 	// DataDir holds what an embedded hub keeps on disk: the broker log, the store,
 	// signing keys and generated secrets. Default "data".
-	DataDir    string               `yaml:"data_dir"`
-	HTTP       HTTPConfig           `yaml:"http"`
-	Bus        BusConfig            `yaml:"bus"`
-	Store      StoreConfig          `yaml:"store"`
-	PII        SecretRef            `yaml:"pii"`
-	Signing    signing.Config       `yaml:"signing"`
-	Auth       auth.Config          `yaml:"auth"`
-	Rules      rules.Overrides      `yaml:"rules"`
-	Validation ValidationConfig     `yaml:"validation"`
-	Matching   MatchingConfig       `yaml:"matching"`
-	Connectors []connectors.Config  `yaml:"connectors"`
-	Log        LogConfig            `yaml:"log"`
+	DataDir    string              `yaml:"data_dir"`
+	HTTP       HTTPConfig          `yaml:"http"`
+	Bus        BusConfig           `yaml:"bus"`
+	Store      StoreConfig         `yaml:"store"`
+	PII        SecretRef           `yaml:"pii"`
+	Signing    signing.Config      `yaml:"signing"`
+	Auth       auth.Config         `yaml:"auth"`
+	Rules      rules.Overrides     `yaml:"rules"`
+	Validation ValidationConfig    `yaml:"validation"`
+	Matching   MatchingConfig      `yaml:"matching"`
+	Connectors []connectors.Config `yaml:"connectors"`
+	Log        LogConfig           `yaml:"log"`
 }
 
 // HTTPConfig is the API listener.

@@ -50,12 +50,7 @@ type Submitter interface {
 }
 
 // FeedReject is one refused record of a batch: its index in the batch and why.
-type FeedReject struct {
-	Index   int    `json:"index"`
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
+type FeedReject = contracts.IndexedReject
 
 // FeedReceipt is the answer to a pushed batch.
 type FeedReceipt struct {

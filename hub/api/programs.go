@@ -28,10 +28,10 @@ type Programs struct {
 	// of the whole store runs once per (program, params, region) within the TTL.
 	CacheTTL time.Duration
 
-	mu    sync.Mutex
-	runs  map[string]*screeningRun
-	last  map[string]ScreeningSummary
-	Now   func() time.Time
+	mu   sync.Mutex
+	runs map[string]*screeningRun
+	last map[string]ScreeningSummary
+	Now  func() time.Time
 }
 
 type screeningRun struct {

@@ -266,4 +266,3 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }
-

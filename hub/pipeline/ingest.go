@@ -54,26 +54,12 @@ func NewIngest(v *contracts.Validator, p *contracts.Protector, b Bus, log *slog.
 	return in
 }
 
-// Rejected is one refused record of a submission, by its index in the submission.
-type Rejected struct {
-	Index   int    `json:"index"`
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// Receipt says what happened to a submission.
-type Receipt struct {
-	Accepted int        `json:"accepted"`
-	Rejected []Rejected `json:"rejected"`
-}
-
 // Submit validates raw records of one agency, publishes the accepted ones and
 // dead-letters the refused ones, and returns only once both are durable on the bus.
 // On error nothing can be assumed published or dead-lettered; submitting again is
 // safe because applying a record twice is a no-op.
-func (in *Ingest) Submit(ctx context.Context, agency string, raws [][]byte) (Receipt, error) {
-	rc := Receipt{Rejected: []Rejected{}}
+func (in *Ingest) Submit(ctx context.Context, agency string, raws [][]byte) (accepted int, rejected []contracts.IndexedReject, err error) {
+	rejected = []contracts.IndexedReject{}
 	msgs := make([]bus.Message, 0, len(raws))
 	var refused []int
 	var rejects [][]contracts.Reject
@@ -81,22 +67,21 @@ func (in *Ingest) Submit(ctx context.Context, agency string, raws [][]byte) (Rec
 		msg, rj := in.prepare(agency, raw)
 		if len(rj) > 0 {
 			refused, rejects = append(refused, i), append(rejects, rj)
-			rc.Rejected = append(rc.Rejected, Rejected{Index: i, Code: rj[0].Code, Field: rj[0].Field, Message: rj[0].Message})
+			rejected = append(rejected, contracts.IndexedReject{Index: i, Code: rj[0].Code, Field: rj[0].Field, Message: rj[0].Message})
 			continue
 		}
 		msgs = append(msgs, msg)
 	}
 	if err := in.bus.Publish(ctx, msgs); err != nil {
-		return Receipt{}, fmt.Errorf("publishing %d %s records: %w", len(msgs), agency, err)
+		return 0, nil, fmt.Errorf("publishing %d %s records: %w", len(msgs), agency, err)
 	}
 	for k, i := range refused {
 		if err := in.Reject(ctx, agency, raws[i], rejects[k]); err != nil {
-			return Receipt{}, err
+			return 0, nil, err
 		}
 	}
-	rc.Accepted = len(msgs)
 	in.records.WithLabelValues(agency, "accepted").Add(float64(len(msgs)))
-	return rc, nil
+	return len(msgs), rejected, nil
 }
 
 // prepare turns one raw record into its bus message, or says why it is refused.
