@@ -174,6 +174,16 @@ func (c Config) WithDefaults() Config {
 		c.Signing.Issuer = c.HTTP.ExternalURL
 	}
 	c.Signing = c.Signing.WithDefaults()
+	if c.Bus.IsEmbedded() {
+		// One machine, nothing to set up: secrets are generated once under the data
+		// directory (ensureSecret) unless configured.
+		if c.PII.SecretEnv == "" && c.PII.SecretFile == "" {
+			c.PII.SecretFile = filepath.Join(c.DataDir, "secrets", "pii.key")
+		}
+		if c.Auth.SecretEnv == "" && c.Auth.SecretFile == "" {
+			c.Auth.SecretFile = filepath.Join(c.DataDir, "secrets", "access.key")
+		}
+	}
 	if c.Auth.TokenURL == "" {
 		c.Auth.TokenURL = c.HTTP.ExternalURL + "/oauth/token"
 	}
@@ -248,44 +258,42 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// readSecret returns the secret a SecretRef names. With none named, an embedded hub
-// generates one under the data directory (created once, 0600) so that it survives
-// restarts; a distributed hub refuses to start, since its processes must share it.
-func readSecret(ref SecretRef, dataDir, name string, embeddedMode bool) ([]byte, bool, error) {
+// readSecret returns the secret a SecretRef names (at least 32 bytes).
+func readSecret(ref SecretRef, name string) ([]byte, error) {
+	var b []byte
 	switch {
 	case ref.SecretEnv != "":
-		v := os.Getenv(ref.SecretEnv)
-		if len(v) < 32 {
-			return nil, false, fmt.Errorf("%s secret: environment variable %s holds %d bytes, need at least 32", name, ref.SecretEnv, len(v))
-		}
-		return []byte(v), false, nil
+		b = []byte(os.Getenv(ref.SecretEnv))
 	case ref.SecretFile != "":
-		b, err := os.ReadFile(ref.SecretFile)
-		if err != nil {
-			return nil, false, fmt.Errorf("%s secret: %w", name, err)
+		var err error
+		if b, err = os.ReadFile(ref.SecretFile); err != nil {
+			return nil, fmt.Errorf("%s secret: %w", name, err)
 		}
 		b = bytes.TrimSpace(b)
-		if len(b) < 32 {
-			return nil, false, fmt.Errorf("%s secret: %s holds %d bytes, need at least 32", name, ref.SecretFile, len(b))
-		}
-		return b, false, nil
-	case !embeddedMode:
-		return nil, false, fmt.Errorf("%s secret: not configured (secret_env or secret_file); every hub process must share it", name)
+	default:
+		return nil, fmt.Errorf("%s secret: not configured (secret_env or secret_file); every hub process must share it", name)
 	}
-	path := filepath.Join(dataDir, "secrets", name+".key")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, true, nil
+	if len(b) < 32 {
+		return nil, fmt.Errorf("%s secret: %d bytes, need at least 32", name, len(b))
+	}
+	return b, nil
+}
+
+// ensureSecret creates a random secret file (0600) if it does not exist yet. Only an
+// embedded hub does this, for its default secret paths.
+func ensureSecret(path string) (created bool, err error) {
+	if _, err := os.Stat(path); err == nil {
+		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("%s secret: %w", name, err)
+		return false, fmt.Errorf("creating secret %s: %w", path, err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return nil, false, fmt.Errorf("%s secret: %w", name, err)
+		return false, fmt.Errorf("creating secret %s: %w", path, err)
 	}
-	hexed := []byte(fmt.Sprintf("%x", b))
-	if err := os.WriteFile(path, hexed, 0o600); err != nil {
-		return nil, false, fmt.Errorf("%s secret: %w", name, err)
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%x\n", b)), 0o600); err != nil {
+		return false, fmt.Errorf("creating secret %s: %w", path, err)
 	}
-	return hexed, true, nil
+	return true, nil
 }

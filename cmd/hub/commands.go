@@ -4,6 +4,11 @@ package main
 // One line per command; each command's code lives in cmd_<name>.go.
 func commands() map[string]command {
 	return map[string]command{
+		"serve":        {"run the hub (embedded when no Kafka or Redis is configured)", runServe},
+		"check-config": {"validate configuration files", runCheckConfig},
+		"load":         {"validate and publish an NDJSON file to the bus (bulk migration)", runLoad},
+		"rebuild":      {"replay the record topics into an empty store", runRebuild},
+		"dump":         {"write a store's profiles in canonical form (for comparing stores)", runDump},
 		"gen":          {"write deterministic synthetic agency data and expected decisions", runGen},
 		"keys":         {"generate, rotate or list the result-signing keys", runKeys},
 		"token":        {"sign a client assertion, exchange it, print an access token", runToken},

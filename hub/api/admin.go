@@ -314,3 +314,39 @@ func (a *Admin) subjectKey(s string) string {
 	}
 	return "uscc:" + strings.ToUpper(s)
 }
+
+// PipelineState is what the admin API needs to report matching progress.
+type PipelineState interface {
+	Lag(ctx context.Context, group string, topics []string) ([]bus.PartitionLag, error)
+}
+
+// Pipeline reports the matcher's consumer lag and the store's size.
+type Pipeline struct {
+	Bus    PipelineState
+	Store  matching.Store
+	Group  string
+	Topics []string
+}
+
+// ServePipeline handles GET /v1/admin/pipeline: consumer lag per partition and in
+// total (computed now, not from the last metrics scrape) and profile counts.
+func (p *Pipeline) ServePipeline(w http.ResponseWriter, r *http.Request) {
+	rid := RequestID(r.Context())
+	lags, err := p.Bus.Lag(r.Context(), p.Group, p.Topics)
+	if err != nil {
+		problem.Write(w, fmt.Errorf("reading consumer lag: %w: %w", contracts.ErrUnavailable, err), rid)
+		return
+	}
+	enterprises, err := p.Store.Count(r.Context(), contracts.KindEnterprise)
+	if err != nil {
+		problem.Write(w, fmt.Errorf("counting profiles: %w", err), rid)
+		return
+	}
+	persons, err := p.Store.Count(r.Context(), contracts.KindPerson)
+	if err != nil {
+		problem.Write(w, fmt.Errorf("counting profiles: %w", err), rid)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": p.Group, "lag": bus.TotalLag(lags), "partitions": lags,
+		"profiles": map[string]int64{"enterprise": enterprises, "person": persons}})
+}

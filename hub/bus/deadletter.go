@@ -59,34 +59,45 @@ type DeadLetter struct {
 // DeadLetter publishes a dead letter to the dead-letter topic (acks=all, like
 // Publish) and returns once it is durable.
 func (b *Bus) DeadLetter(ctx context.Context, dl DeadLetter) error {
-	if dl.Code == "" {
-		return errors.New("writing dead letter: empty reason code")
+	return b.DeadLetters(ctx, []DeadLetter{dl})
+}
+
+// DeadLetters publishes several dead letters in one durable write.
+func (b *Bus) DeadLetters(ctx context.Context, dls []DeadLetter) error {
+	msgs := make([]Message, len(dls))
+	now := time.Now()
+	for i, dl := range dls {
+		if dl.Code == "" {
+			return errors.New("writing dead letter: empty reason code")
+		}
+		if dl.Time.IsZero() {
+			dl.Time = now
+		}
+		dl.Time = dl.Time.UTC()
+		h := []Header{
+			{HeaderDLCode, []byte(dl.Code)},
+			{HeaderDLMessage, []byte(dl.Message)},
+			{HeaderDLAgency, []byte(dl.Agency)},
+			{HeaderDLTime, []byte(dl.Time.Format(time.RFC3339Nano))},
+		}
+		if dl.Field != "" {
+			h = append(h, Header{HeaderDLField, []byte(dl.Field)})
+		}
+		if s := dl.Source; s != nil {
+			h = append(h,
+				Header{HeaderDLSourceTopic, []byte(s.Topic)},
+				Header{HeaderDLSourcePartition, []byte(strconv.Itoa(s.Partition))},
+				Header{HeaderDLSourceOffset, []byte(strconv.FormatInt(s.Offset, 10))},
+			)
+		}
+		msgs[i] = Message{Topic: b.cfg.DeadLetterTopic(), Key: dl.Key, Value: dl.Value, Headers: h, Time: dl.Time}
 	}
-	if dl.Time.IsZero() {
-		dl.Time = time.Now()
+	if err := b.Publish(ctx, msgs); err != nil {
+		return fmt.Errorf("writing %d dead letters: %w", len(dls), err)
 	}
-	dl.Time = dl.Time.UTC()
-	h := []Header{
-		{HeaderDLCode, []byte(dl.Code)},
-		{HeaderDLMessage, []byte(dl.Message)},
-		{HeaderDLAgency, []byte(dl.Agency)},
-		{HeaderDLTime, []byte(dl.Time.Format(time.RFC3339Nano))},
+	for _, dl := range dls {
+		b.metrics.deadLetters.WithLabelValues(dl.Agency, dl.Code).Inc()
 	}
-	if dl.Field != "" {
-		h = append(h, Header{HeaderDLField, []byte(dl.Field)})
-	}
-	if s := dl.Source; s != nil {
-		h = append(h,
-			Header{HeaderDLSourceTopic, []byte(s.Topic)},
-			Header{HeaderDLSourcePartition, []byte(strconv.Itoa(s.Partition))},
-			Header{HeaderDLSourceOffset, []byte(strconv.FormatInt(s.Offset, 10))},
-		)
-	}
-	msg := Message{Topic: b.cfg.DeadLetterTopic(), Key: dl.Key, Value: dl.Value, Headers: h, Time: dl.Time}
-	if err := b.Publish(ctx, []Message{msg}); err != nil {
-		return fmt.Errorf("writing dead letter %s of agency %q: %w", dl.Code, dl.Agency, err)
-	}
-	b.metrics.deadLetters.WithLabelValues(dl.Agency, dl.Code).Inc()
 	return nil
 }
 

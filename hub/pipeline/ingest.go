@@ -26,7 +26,7 @@ const CodeWrongAgency = "wrong_agency"
 // Bus is the part of the bus ingest needs.
 type Bus interface {
 	Publish(ctx context.Context, msgs []bus.Message) error
-	DeadLetter(ctx context.Context, dl bus.DeadLetter) error
+	DeadLetters(ctx context.Context, dls []bus.DeadLetter) error
 	Config() bus.Config
 }
 
@@ -75,10 +75,19 @@ func (in *Ingest) Submit(ctx context.Context, agency string, raws [][]byte) (acc
 	if err := in.bus.Publish(ctx, msgs); err != nil {
 		return 0, nil, fmt.Errorf("publishing %d %s records: %w", len(msgs), agency, err)
 	}
-	for k, i := range refused {
-		if err := in.Reject(ctx, agency, raws[i], rejects[k]); err != nil {
-			return 0, nil, err
+	if len(refused) > 0 {
+		dls := make([]bus.DeadLetter, len(refused))
+		for k, i := range refused {
+			dl, err := in.deadLetter(agency, raws[i], rejects[k])
+			if err != nil {
+				return 0, nil, err
+			}
+			dls[k] = dl
 		}
+		if err := in.bus.DeadLetters(ctx, dls); err != nil {
+			return 0, nil, fmt.Errorf("dead-lettering %d %s records: %w", len(dls), agency, err)
+		}
+		in.records.WithLabelValues(agency, "rejected").Add(float64(len(dls)))
 	}
 	in.records.WithLabelValues(agency, "accepted").Add(float64(len(msgs)))
 	return len(msgs), rejected, nil
@@ -138,20 +147,27 @@ func (in *Ingest) Publish(ctx context.Context, agency string, recs []contracts.E
 // Reject implements connectors.Sink: the refused record is kept as a dead letter,
 // sealed (it may hold an ID number anywhere), with its first reason in the headers.
 func (in *Ingest) Reject(ctx context.Context, agency string, raw []byte, rejects []contracts.Reject) error {
-	sealed, err := in.protector.SealBytes(raw)
+	dl, err := in.deadLetter(agency, raw, rejects)
 	if err != nil {
 		return err
+	}
+	if err := in.bus.DeadLetters(ctx, []bus.DeadLetter{dl}); err != nil {
+		return fmt.Errorf("dead-lettering a %s record: %w", agency, err)
+	}
+	in.records.WithLabelValues(agency, "rejected").Inc()
+	return nil
+}
+
+func (in *Ingest) deadLetter(agency string, raw []byte, rejects []contracts.Reject) (bus.DeadLetter, error) {
+	sealed, err := in.protector.SealBytes(raw)
+	if err != nil {
+		return bus.DeadLetter{}, err
 	}
 	first := contracts.Reject{Code: contracts.CodeInvalid, Message: "refused"}
 	if len(rejects) > 0 {
 		first = rejects[0]
 	}
-	dl := bus.DeadLetter{Code: first.Code, Message: first.Message, Field: first.Field, Agency: agency, Value: sealed}
-	if err := in.bus.DeadLetter(ctx, dl); err != nil {
-		return fmt.Errorf("dead-lettering a %s record: %w", agency, err)
-	}
-	in.records.WithLabelValues(agency, "rejected").Inc()
-	return nil
+	return bus.DeadLetter{Code: first.Code, Message: first.Message, Field: first.Field, Agency: agency, Value: sealed}, nil
 }
 
 // Validator adapts the contracts validator to the connectors' interface.
