@@ -4,6 +4,7 @@ package main
 // One line per command; each command's code lives in cmd_<name>.go.
 func commands() map[string]command {
 	return map[string]command{
+		"demo":         {"run everything on this machine with synthetic agencies and demo clients", runDemo},
 		"serve":        {"run the hub (embedded when no Kafka or Redis is configured)", runServe},
 		"check-config": {"validate configuration files", runCheckConfig},
 		"load":         {"validate and publish an NDJSON file to the bus (bulk migration)", runLoad},

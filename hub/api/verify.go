@@ -75,7 +75,12 @@ func (v *Verifier) subjectKey(s SubjectRef) (string, error) {
 		return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: "give exactly one of subject.uscc and subject.id_number"}
 	case s.USCC != "":
 		if _, err := contracts.ValidateUSCC(s.USCC, v.Legacy); err != nil {
-			return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject.uscc", Detail: err.Error()}
+			detail := err.Error()
+			var re *contracts.RecordError
+			if errors.As(err, &re) {
+				detail = re.First().Code + ": " + re.First().Message
+			}
+			return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject.uscc", Detail: "not a valid unified social credit code: " + detail}
 		}
 		return "uscc:" + s.USCC, nil
 	case s.IDNumber != "":

@@ -12,17 +12,17 @@ import (
 
 // PartitionLag is how far one consumer group is behind on one partition.
 type PartitionLag struct {
-	Topic     string
-	Partition int
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
 	// Committed is the group's committed offset (the next offset it will read),
 	// or -1 when it has committed nothing on this partition.
-	Committed int64
+	Committed int64 `json:"committed"`
 	// HighWatermark is the offset the next published message will get.
-	HighWatermark int64
+	HighWatermark int64 `json:"high_watermark"`
 	// Lag is HighWatermark minus Committed; without a commit, the messages still
 	// in the log (HighWatermark minus the log start offset), since the group
 	// starts from the beginning.
-	Lag int64
+	Lag int64 `json:"lag"`
 }
 
 // Lag returns the group's lag on every partition of topics, ordered by topic and
