@@ -13,8 +13,9 @@ STATE ?= $(HOME)/.cache/verihub-dev
 
 export VERIHUB_TEST_REDIS_ADDR ?= 127.0.0.1:16379
 export VERIHUB_TEST_KAFKA_BROKERS ?= 127.0.0.1:19092
+export VERIHUB_INTEROP_DIR ?= $(STATE)/interop
 
-.PHONY: all build test unit lint tools services services-stop bench fuzz
+.PHONY: all build test unit lint tools services services-stop test-tools agreement bench fuzz
 
 all: build
 
@@ -30,7 +31,14 @@ lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 services:
-	@for s in redis kafka; do if [ -x deploy/dev/$$s.sh ]; then STATE=$(STATE) deploy/dev/$$s.sh start || exit 1; fi; done
+	STATE=$(STATE) deploy/dev/redis.sh start
+	STATE=$(STATE) deploy/dev/kafka.sh start
+
+# test-tools installs what the cross-language and browser tests drive: JOSE libraries in
+# Python, Node and Java (interop.sh) and Debian's chromium (chromium.sh, when present).
+test-tools:
+	STATE=$(STATE) deploy/dev/interop.sh install
+	@if [ -x deploy/dev/chromium.sh ]; then deploy/dev/chromium.sh; fi
 
 services-stop:
 	@for s in kafka redis; do if [ -x deploy/dev/$$s.sh ]; then STATE=$(STATE) deploy/dev/$$s.sh stop; fi; done
@@ -39,8 +47,14 @@ services-stop:
 unit:
 	env -u VERIHUB_TEST_REDIS_ADDR -u VERIHUB_TEST_KAFKA_BROKERS $(GO) test $(TEST_FLAGS) ./...
 
-test: lint services
+test: lint services test-tools
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) agreement
+
+# agreement compares the CEL packs with the generator's independent oracle on the full
+# data set of the issue (10k enterprises, 50k persons, every pack); without -race.
+agreement:
+	VERIHUB_AGREEMENT_FULL=1 $(GO) test -count=1 -timeout 10m -run TestPacksAgreeWithOracle ./hub/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...

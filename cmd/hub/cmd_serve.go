@@ -63,7 +63,7 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: hub check-config FILE...", errUsage)
+		return fmt.Errorf("%w: hub check-config FILE [FILE]", errUsage)
 	}
 	bad := 0
 	for _, p := range fs.Args() {
