@@ -5,6 +5,7 @@ package main
 func commands() map[string]command {
 	return map[string]command{
 		"demo":         {"run everything on this machine with synthetic agencies and demo clients", runDemo},
+		"screen":       {"list the enterprises that qualify for a program (免申即享), as CSV or NDJSON", runScreen},
 		"serve":        {"run the hub (embedded when no Kafka or Redis is configured)", runServe},
 		"check-config": {"validate configuration files", runCheckConfig},
 		"load":         {"validate and publish an NDJSON file to the bus (bulk migration)", runLoad},
