@@ -270,8 +270,10 @@ func TestSinkFailureKeepsCursor(t *testing.T) {
 	if st.Restarts < 3 {
 		t.Errorf("Restarts = %d, want ≥ 3 (three failed publishes, one failed cursor write)", st.Restarts)
 	}
-	if !strings.Contains(st.LastError, connectorstest.ErrInjected.Error()) {
-		t.Errorf("LastError = %q, want the sink fault", st.LastError)
+	// Every injected fault was met (the connector did not skip past a failed page).
+	// LastError itself may by now be a transient fetch timeout on a loaded machine.
+	if n := h.sink.FailedPublishes(); n != 3 {
+		t.Errorf("sink faults met = %d, want 3", n)
 	}
 }
 

@@ -26,6 +26,7 @@ type Sink struct {
 	rejected    map[string][]contracts.Reject
 	published   int
 	failPublish int
+	failed      int
 	agencies    map[string]bool
 }
 
@@ -54,6 +55,13 @@ func (s *Sink) FailPublish(n int) {
 	s.mu.Unlock()
 }
 
+// FailedPublishes returns how many Publish calls failed by injection.
+func (s *Sink) FailedPublishes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
 // Publish applies recs.
 func (s *Sink) Publish(ctx context.Context, agency string, recs []contracts.Envelope) error {
 	if err := ctx.Err(); err != nil {
@@ -63,6 +71,7 @@ func (s *Sink) Publish(ctx context.Context, agency string, recs []contracts.Enve
 	defer s.mu.Unlock()
 	if s.failPublish > 0 {
 		s.failPublish--
+		s.failed++
 		return ErrInjected
 	}
 	s.agencies[agency] = true
