@@ -140,6 +140,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (app *App, err error
 		a.Store = s
 	}
 
+	a.Registry.MustRegister(newStoreCollector(a.Store, 2*time.Second))
+
 	if a.Engine, err = rules.Load(cfg.Rules); err != nil {
 		return nil, err
 	}

@@ -18,5 +18,6 @@ func commands() map[string]command {
 		"sim":          {"serve one agency's pull API from hub gen data, with fault injection", runSim},
 		"ids":          {summary: "check USCCs and ID numbers (hub ids check CODE…)", run: runIDs},
 		"push":         {"push an NDJSON file to an agency's feed as signed batches", runPush},
+		"probe":        {"check an HTTP health endpoint (container health checks)", runProbe},
 	}
 }
