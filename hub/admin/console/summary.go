@@ -189,16 +189,16 @@ type Summary struct {
 // RouteSummary is one route's traffic over the window. Quantiles are in
 // milliseconds and null when there were no requests.
 type RouteSummary struct {
-	Route         string   `json:"route"`
-	Requests      uint64   `json:"requests"`
-	PerMinute     float64  `json:"per_minute"`
-	Errors4xx     uint64   `json:"errors_4xx"`
-	Errors5xx     uint64   `json:"errors_5xx"`
-	P50MS         *float64 `json:"p50_ms"`
-	P99MS         *float64 `json:"p99_ms"`
-	MeanMS        *float64 `json:"mean_ms"`
-	AllTimeCount  uint64   `json:"all_time_requests"`
-	AllTimeP99MS  *float64 `json:"all_time_p99_ms"`
+	Route        string   `json:"route"`
+	Requests     uint64   `json:"requests"`
+	PerMinute    float64  `json:"per_minute"`
+	Errors4xx    uint64   `json:"errors_4xx"`
+	Errors5xx    uint64   `json:"errors_5xx"`
+	P50MS        *float64 `json:"p50_ms"`
+	P99MS        *float64 `json:"p99_ms"`
+	MeanMS       *float64 `json:"mean_ms"`
+	AllTimeCount uint64   `json:"all_time_requests"`
+	AllTimeP99MS *float64 `json:"all_time_p99_ms"`
 }
 
 // Point is one interval of Series.

@@ -27,7 +27,7 @@ export function sparkline(values, { width = 120, height = 28, cls = '', min = 0,
 }
 
 // bars draws labelled vertical bars: items = [{label, value, cls, title}].
-export function bars(items, { width = 360, height = 120, unit = '' } = {}) {
+export function bars(items, { width = 560, height = 120, unit = '' } = {}) {
   const svg = s('svg', { class: 'bars', width: '100%', height, viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img' });
   const top = 12, bottom = 16;
   const max = Math.max(1, ...items.map((b) => b.value));

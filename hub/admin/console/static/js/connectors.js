@@ -10,7 +10,7 @@ export async function connectorAction(name, action) {
   const st = await api(`/v1/admin/connectors/${encodeURIComponent(name)}/${action}`, { method: 'POST' });
   const i = live.connectors.findIndex((c) => c.name === name);
   if (i >= 0 && st) live.connectors[i] = st;
-  toast(`${name}: ${action} → ${st ? st.state : 'ok'}`, 'ok');
+  toast(`${name}: ${action} ✓`, 'ok');
   await pollOnce().catch(() => {});
   return st;
 }

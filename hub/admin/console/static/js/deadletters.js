@@ -41,8 +41,8 @@ export function deadLetters(view) {
           h('label', { class: 'field' }, bi('状态', 'Status'), statusSel),
           h('button', { class: 'btn', type: 'button', onclick: () => reload() }, bi('刷新', 'Refresh'))),
         h('div', { class: 'table-scroll' }, h('table', { class: 'data', id: 'dl-table' },
-          h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Time 时间'), h('th', null, 'Agency'), h('th', null, 'Code 代码'),
-            h('th', null, 'Field 字段'), h('th', null, 'Message 原因'), h('th', null, 'Status'))),
+          h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Time 时间'), h('th', null, 'Agency'), h('th', null, 'Code · field 代码'),
+            h('th', null, 'Message 原因'), h('th', null, 'Status'))),
           body)),
         h('div', { class: 'panel-body' }, foot)),
       inspector));
@@ -97,17 +97,16 @@ export function deadLetters(view) {
       h('button', { class: 'btn', type: 'button', id: 'dl-replay-selected', disabled: !checked.size, onclick: () => act('replay', [...checked]) }, bi('重放所选', 'Replay selected')),
       h('button', { class: 'btn btn-danger', type: 'button', id: 'dl-purge-selected', disabled: !checked.size, onclick: () => act('purge', [...checked]) }, bi('清除所选', 'Purge selected')));
 
-    if (error) replace(body, h('tr', null, h('td', { colspan: 7 }, h('div', { class: 'error-box' }, `${error.code}: ${error.message}`))));
-    else if (!items.length) replace(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, loading ? 'Loading…' : 'No dead letters match 无匹配死信')));
-    else replace(body, items.map((d) => h('tr', { class: 'clickable' + (d.id === selected ? ' selected' : ''), dataset: { id: d.id, code: d.code },
+    if (error) replace(body, h('tr', null, h('td', { colspan: 6 }, h('div', { class: 'error-box' }, `${error.code}: ${error.message}`))));
+    else if (!items.length) replace(body, h('tr', null, h('td', { colspan: 6, class: 'empty' }, loading ? 'Loading…' : 'No dead letters match 无匹配死信')));
+    else replace(body, items.map((d) => h('tr', { class: 'clickable' + (d.id === selected ? ' selected' : ''), dataset: { id: d.id, code: d.code, agency: d.agency, field: d.field || '' },
       onclick: (e) => { if (e.target.type !== 'checkbox') { selected = d.id; render(); } } },
       h('td', null, h('input', { type: 'checkbox', 'aria-label': 'select ' + d.id, checked: checked.has(d.id) || undefined,
         onchange: (e) => { if (e.target.checked) checked.add(d.id); else checked.delete(d.id); render(); } })),
-      h('td', { class: 'nowrap', title: when(d.time) }, when(d.time)),
+      h('td', { class: 'nowrap small', title: when(d.time) }, when(d.time).slice(5)),
       h('td', null, h('span', { class: 'pill' }, d.agency)),
-      h('td', null, h('span', { class: 'pill code-pill' }, d.code)),
-      h('td', { class: 'mono' }, d.field || '—'),
-      h('td', null, maskIDs(d.message)),
+      h('td', null, h('span', { class: 'pill code-pill' }, d.code), d.field ? h('div', { class: 'mono muted small' }, d.field) : null),
+      h('td', { class: 'msg' }, maskIDs(d.message)),
       h('td', null, badge(d.status)))));
     replace(foot, `${items.length} shown 已显示`, next ? ' · ' : '',
       next ? h('button', { class: 'btn btn-sm', type: 'button', onclick: () => { paged = true; load(next); } }, bi('加载更多', 'Load more')) : null,

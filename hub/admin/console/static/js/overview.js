@@ -39,10 +39,8 @@ export function overview(view) {
     h('div', { class: 'page-head' }, h('div', null, h('h1', null, bi('运行概览', 'Overview')),
       h('div', { class: 'sub muted small' }, 'Connectors, pipeline and verification traffic · refreshed every few seconds'))),
     kpis, connPanel,
-    h('div', { class: 'grid cols-2', style: undefined }, trafficPanel, pipePanel),
+    h('div', { class: 'grid cols-2 section-gap' }, trafficPanel, pipePanel),
     routesPanel);
-  connPanel.classList.add('mb');
-  for (const p of [trafficPanel.parentElement]) p.classList.add('section-gap');
 
   function kpi(label, value, unit, foot, cls = '', chart) {
     return h('div', { class: 'panel kpi ' + cls },
@@ -105,7 +103,7 @@ export function overview(view) {
       replace(routesBody, routes.map((r) => h('tr', null,
         h('td', { class: 'mono' }, r.route), h('td', { class: 'num' }, num(r.requests)), h('td', { class: 'num' }, fixed(r.per_minute, 2)),
         h('td', { class: 'num' }, r.p50_ms === null ? '—' : fixed(r.p50_ms, 1)), h('td', { class: 'num' }, r.p99_ms === null ? '—' : fixed(r.p99_ms, 1)),
-        h('td', { class: 'hbar' }, h('div', { class: 'hbar-track' }, hbar(r.p99_ms || 0, maxP99, r.p99_ms > 500 ? 'hot' : ''))),
+        h('td', null, h('div', { class: 'hbar' }, h('div', { class: 'hbar-track' }, hbar(r.p99_ms || 0, maxP99, r.p99_ms > 500 ? 'hot' : '')))),
         h('td', { class: 'num' }, num(r.errors_4xx)), h('td', { class: 'num' }, num(r.errors_5xx)))));
     } else {
       replace(trafficBody, h('div', { class: 'muted' }, live.errors.summary ? 'Traffic summary unavailable: ' + live.errors.summary.message : 'Loading…'));
