@@ -134,8 +134,7 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-// sampler keeps snapshots at least every apart for window (plus the newest one older
-// than window, as the baseline).
+// sampler keeps snapshots at least every apart, over window.
 type sampler struct {
 	g      prometheus.Gatherer
 	every  time.Duration
@@ -157,10 +156,11 @@ func (s *sampler) sample(now time.Time) ([]snapshot, error) {
 	if n := len(s.snaps); n == 0 || now.Sub(s.snaps[n-1].at) >= s.every {
 		s.snaps = append(s.snaps, cur)
 	}
-	// Drop what is older than the window, except the newest such snapshot, which is
-	// the baseline of the window.
+	// The baseline is the oldest snapshot within the window; when the console was
+	// not asked for a while there may be none but the newest, and then the youngest
+	// older one serves (the summary says how long its window really is).
 	drop := 0
-	for drop+1 < len(s.snaps) && now.Sub(s.snaps[drop+1].at) >= s.window {
+	for drop < len(s.snaps)-2 && now.Sub(s.snaps[drop].at) > s.window {
 		drop++
 	}
 	s.snaps = append([]snapshot(nil), s.snaps[drop:]...)
