@@ -119,6 +119,7 @@ export function when(t) {
 export function durationMS(ns) {
   if (!ns) return '—';
   const ms = ns / 1e6;
+  if (ms < 1) return '<1 ms';
   return ms < 1000 ? ms.toFixed(0) + ' ms' : (ms / 1000).toFixed(2) + ' s';
 }
 
