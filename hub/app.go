@@ -23,6 +23,7 @@ import (
 	"github.com/verihub/verihub/connectors"
 	"github.com/verihub/verihub/contracts"
 	"github.com/verihub/verihub/hub/admin"
+	"github.com/verihub/verihub/hub/admin/console"
 	"github.com/verihub/verihub/hub/api"
 	"github.com/verihub/verihub/hub/audit"
 	"github.com/verihub/verihub/hub/auth"
@@ -194,6 +195,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (app *App, err error
 		Pipeline: &api.Pipeline{Bus: a.Bus, Store: a.Store, Group: cfg.Matching.Group, Topics: busCfg.RecordsTopics()},
 		Live:     a.Health.ServeLive, Ready: a.Health.ServeReady,
 		Registry: a.Registry, MaxBody: cfg.HTTP.MaxBodyBytes, Log: log, Metrics: api.NewMetrics(a.Registry),
+	}
+	if a.Server.Console, err = console.New(console.Options{Auth: a.Auth, Registry: a.Registry, TokenURL: cfg.Auth.TokenURL,
+		SecureCookies: strings.HasPrefix(cfg.HTTP.ExternalURL, "https://"), Log: log}); err != nil {
+		return nil, err
 	}
 	if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTP.Addr, err)

@@ -79,14 +79,21 @@ func CodeOf(err error) string {
 // Require returns middleware that lets a request through only with a valid bearer
 // access token of a client with the role (any role when role is "") and the scope
 // scope returns (none when scope is nil or returns ""), within the client's rate
-// limit. The Identity is in the request context for next. Refusals are
-// application/problem+json with a stable code: 401 missing_token, invalid_token,
-// token_expired, token_revoked; 429 rate_limited (with Retry-After); 403
-// insufficient_scope.
+// limit. The Identity is in the request context for next. Without an Authorization
+// header the token may come from the console's session cookie (SessionCookie); then
+// a request with an unsafe method must carry the session's CSRF token in
+// X-CSRF-Token. Refusals are application/problem+json with a stable code: 401
+// missing_token, invalid_token, token_expired, token_revoked; 429 rate_limited (with
+// Retry-After); 403 insufficient_scope, csrf_missing, csrf_invalid.
 func (a *Authority) Require(role Role, scope ScopeFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, ok := bearer(r.Header.Get("Authorization"))
+			fromCookie := false
+			if !ok && r.Header.Get("Authorization") == "" {
+				tok, fromCookie = SessionToken(r)
+				ok = fromCookie
+			}
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="verihub"`)
 				writeProblem(w, http.StatusUnauthorized, CodeMissingToken, "an Authorization: Bearer access token is required (POST /oauth/token)")
@@ -99,6 +106,16 @@ func (a *Authority) Require(role Role, scope ScopeFunc) func(http.Handler) http.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="verihub", error="invalid_token"`)
 				writeProblem(w, http.StatusUnauthorized, code, err.Error())
 				return
+			}
+			if fromCookie && !safeMethod(r.Method) {
+				switch got := r.Header.Get(CSRFHeader); {
+				case got == "":
+					writeProblem(w, http.StatusForbidden, CodeCSRFMissing, "a request authenticated by the session cookie needs the "+CSRFHeader+" header")
+					return
+				case !a.checkCSRF(tok, got):
+					writeProblem(w, http.StatusForbidden, CodeCSRFInvalid, "the "+CSRFHeader+" header does not belong to this session")
+					return
+				}
 			}
 			cl := a.clients[c.Client]
 			res := a.limiter(cl).ReserveN(now, 1)
