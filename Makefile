@@ -14,6 +14,9 @@ STATE ?= $(HOME)/.cache/verihub-dev
 export VERIHUB_TEST_REDIS_ADDR ?= 127.0.0.1:16379
 export VERIHUB_TEST_KAFKA_BROKERS ?= 127.0.0.1:19092
 export VERIHUB_INTEROP_DIR ?= $(STATE)/interop
+export VERIHUB_KUBERNETES_VALIDATE ?= $(STATE)/validators/kv/bin/kubernetes-validate
+export VERIHUB_DCLINT ?= $(STATE)/validators/dclint/node_modules/.bin/dclint
+export VERIHUB_ARTIFACTS ?= $(CURDIR)/artifacts
 
 .PHONY: all build test unit lint tools services services-stop test-tools agreement bench fuzz
 
@@ -34,11 +37,15 @@ services:
 	STATE=$(STATE) deploy/dev/redis.sh start
 	STATE=$(STATE) deploy/dev/kafka.sh start
 
-# test-tools installs what the cross-language and browser tests drive: JOSE libraries in
-# Python, Node and Java (interop.sh) and Debian's chromium (chromium.sh, when present).
+# test-tools installs what the cross-language, deploy and browser tests drive: JOSE
+# libraries in Python, Node and Java (interop.sh), promtool, kubernetes-validate and dclint
+# (validators.sh), and Debian's chromium (chromium.sh). Browser screenshots go to
+# $(VERIHUB_ARTIFACTS) (not committed).
 test-tools:
 	STATE=$(STATE) deploy/dev/interop.sh install
-	@if [ -x deploy/dev/chromium.sh ]; then deploy/dev/chromium.sh; fi
+	STATE=$(STATE) deploy/dev/validators.sh install
+	deploy/dev/chromium.sh
+	mkdir -p $(VERIHUB_ARTIFACTS)
 
 services-stop:
 	@for s in kafka redis; do if [ -x deploy/dev/$$s.sh ]; then STATE=$(STATE) deploy/dev/$$s.sh stop; fi; done
