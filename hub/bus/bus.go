@@ -107,6 +107,9 @@ func (b *Bus) Close() error {
 // (matching contracts.ErrUnavailable) when a broker does not answer or a topic is
 // missing or leaderless. It is the bus's readiness check.
 func (b *Bus) Ping(ctx context.Context) error {
+	if err := b.reachBroker(ctx); err != nil {
+		return fmt.Errorf("pinging kafka: %w: %w", contracts.ErrUnavailable, err)
+	}
 	topics := b.Topics()
 	names := make([]string, len(topics))
 	for i, t := range topics {
@@ -118,7 +121,32 @@ func (b *Bus) Ping(ctx context.Context) error {
 	return nil
 }
 
-// checkTopics fetches fresh metadata (bypassing the transport's cache) and says
+// reachBroker makes one request on a new connection to a broker. The transport
+// answers metadata requests from its cache and keeps the last known layout when a
+// refresh fails, so without this a Ping would go on succeeding after every broker
+// went away.
+func (b *Bus) reachBroker(ctx context.Context) error {
+	var lastErr error
+	for _, addr := range b.cfg.Brokers {
+		conn, err := b.dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if d, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(d)
+		}
+		_, err = conn.ApiVersions()
+		conn.Close()
+		if err == nil {
+			return nil
+		}
+		lastErr = fmt.Errorf("asking %s for its API versions: %w", addr, err)
+	}
+	return lastErr
+}
+
+// checkTopics reads the transport's metadata (refreshed every MetadataTTL) and says
 // which topics are missing or have a partition without a leader.
 func (b *Bus) checkTopics(ctx context.Context, topics []string) error {
 	meta, err := b.metadata(ctx, topics)
@@ -152,8 +180,8 @@ func (b *Bus) checkTopics(ctx context.Context, topics []string) error {
 	return errors.Join(errs...)
 }
 
-// metadata asks a broker directly, not through the transport's metadata cache, so
-// the answer is current.
+// metadata asks for the topics' metadata. kafka-go's transport answers from its
+// cache, refreshed every MetadataTTL.
 func (b *Bus) metadata(ctx context.Context, topics []string) (*kafka.MetadataResponse, error) {
 	var lastErr error
 	for _, addr := range b.cfg.Brokers {
