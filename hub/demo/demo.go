@@ -169,6 +169,19 @@ func (d *Demo) writeClients() error {
 			return fmt.Errorf("demo key %s: %w", path, err)
 		}
 		d.clients[name] = k
+		// The public half, for registering the client in a configuration file
+		// (deploy/config/embedded.yaml reads these).
+		pub, err := k.PublicKey()
+		if err != nil {
+			return err
+		}
+		pb, err := json.MarshalIndent(pub, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(d.KeyDir, name+".pub.jwk"), pb, 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }
