@@ -7,6 +7,7 @@
 //	hubbench batch  ... --size 100 --rate 20
 //	hubbench screen ... --program jrr-2021 --year 2021 --limit 1000
 //	hubbench sign --duration 10s
+//	hubbench client-key --client-id bench-portal --out portal.jwk
 //
 // It prints a summary for a person and, as its last line, the same as one JSON
 // object for scripts.
@@ -58,6 +59,8 @@ const usageText = `usage: hubbench verify|batch|screen|sign [flags]
   batch   POST /v1/verifications:batch of --size items at --rate batches/s
   screen  GET /v1/programs/{--program}/candidates pages until the last one
   sign    ES256 signatures in-process with hub/signing for --duration
+  client-key --client-id ID --out FILE
+          write an ES256 client key pair (FILE private with client_id, FILE.pub public)
 
 Only loopback URLs are accepted.`
 
@@ -67,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: no mode", errUsage)
 	}
 	mode := args[0]
+	if mode == "client-key" {
+		return runClientKey(args[1:], stderr)
+	}
 	switch mode {
 	case "verify", "batch", "screen", "sign":
 	default:

@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"go.uber.org/goleak"
 
 	"github.com/verihub/verihub/hub/auth"
@@ -370,5 +372,34 @@ func TestParseTargetsRefusesOtherFiles(t *testing.T) {
 		if _, err := parseTargets(strings.NewReader(in), "", 1); err == nil {
 			t.Errorf("parseTargets(%q) accepted", in)
 		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p.jwk")
+	if err := run(context.Background(), []string{"client-key", "--client-id", "bench-portal", "--out", out}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	k, id, err := readKey(out)
+	if err != nil || id != "bench-portal" {
+		t.Fatalf("private key: id %q err %v", id, err)
+	}
+	assertion, err := auth.SignAssertion(k, id, "http://127.0.0.1:1/oauth/token", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := jwk.ParseKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, isPrivate := pub.(jwk.ECDSAPrivateKey); isPrivate {
+		t.Fatal("the .pub file holds the private key")
+	}
+	if _, err := jws.Verify([]byte(assertion), jws.WithKey(jwa.ES256, pub)); err != nil {
+		t.Fatalf("the public key does not verify the private key's assertion: %v", err)
 	}
 }
