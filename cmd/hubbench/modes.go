@@ -78,7 +78,7 @@ func (c *caller) call(ctx context.Context, method, path string, query url.Values
 // decision differs from the generator's.
 func runVerify(ctx context.Context, c *caller, o options, targets []target) Summary {
 	var mismatches atomic.Int64
-	samples, elapsed := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
+	samples, elapsed, unsent := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
 		t := targets[i%len(targets)]
 		body, kind := c.call(ctx, http.MethodPost, "/v1/verifications", nil, t.body)
 		if kind != "" {
@@ -95,7 +95,7 @@ func runVerify(ctx context.Context, c *caller, o options, targets []target) Summ
 		}
 		return outcome{items: 1}
 	})
-	s := summarise("verify", o.rate, o.concurrency, samples, elapsed)
+	s := summarise("verify", o.rate, o.concurrency, samples, elapsed, unsent)
 	s.Extra = map[string]any{"decision_mismatches": mismatches.Load()}
 	return s
 }
@@ -103,7 +103,7 @@ func runVerify(ctx context.Context, c *caller, o options, targets []target) Summ
 // runBatch sends batches of size items at a fixed rate of batches per second.
 func runBatch(ctx context.Context, c *caller, o options, targets []target) Summary {
 	var itemErrors atomic.Int64
-	samples, elapsed := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
+	samples, elapsed, unsent := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
 		items := make([]map[string]any, o.size)
 		for j := range items {
 			items[j] = targets[(i*o.size+j)%len(targets)].item
@@ -128,7 +128,7 @@ func runBatch(ctx context.Context, c *caller, o options, targets []target) Summa
 		}
 		return outcome{items: len(r.Results)}
 	})
-	s := summarise("batch", o.rate, o.concurrency, samples, elapsed)
+	s := summarise("batch", o.rate, o.concurrency, samples, elapsed, unsent)
 	s.Extra = map[string]any{"batch_size": o.size, "item_problems": itemErrors.Load()}
 	return s
 }

@@ -25,11 +25,12 @@ type sample struct {
 // request i is scheduled at start + i/rate, and its latency runs from that scheduled
 // time, not from when it was sent. When the target falls behind, requests queue for
 // one of at most concurrency slots and the wait counts as latency — a closed loop
-// would instead slow down and hide it (coordinated omission). The schedule never
-// skips: a late request is sent as soon as a slot frees. When ctx ends, scheduling
-// stops and in-flight requests finish (their ctx is cancelled after drain).
+// would instead slow down and hide it (coordinated omission). Sending stops at the
+// end of duration (or when ctx ends): requests still unsent then are counted in
+// unsent, the overload the target could not absorb. In-flight requests then get
+// drain to finish before their ctx is cancelled.
 func openLoop(ctx context.Context, rate float64, duration time.Duration, concurrency int, drain time.Duration,
-	do func(ctx context.Context, i int) outcome) (samples []sample, elapsed time.Duration) {
+	do func(ctx context.Context, i int) outcome) (samples []sample, elapsed time.Duration, unsent int) {
 	n := int(rate * duration.Seconds())
 	samples = make([]sample, 0, n)
 	var mu sync.Mutex
@@ -39,11 +40,17 @@ func openLoop(ctx context.Context, rate float64, duration time.Duration, concurr
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
+	stop, cancelStop := context.WithDeadline(ctx, start.Add(duration))
+	defer cancelStop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	i := 0
 schedule:
-	for i := 0; i < n; i++ {
+	for ; i < n; i++ {
 		at := start.Add(time.Duration(i) * interval)
+		// Every request is due before the end; only a wait for a slot is cut short by
+		// it, so a target that keeps up gets the whole schedule however late the
+		// timer fires.
 		if d := time.Until(at); d > 0 {
 			timer.Reset(d)
 			select {
@@ -54,8 +61,12 @@ schedule:
 		}
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
-			break schedule
+		default:
+			select {
+			case slots <- struct{}{}:
+			case <-stop.Done():
+				break schedule
+			}
 		}
 		wg.Add(1)
 		go func(i int, at time.Time) {
@@ -80,5 +91,5 @@ schedule:
 	elapsed = time.Since(start)
 	mu.Lock()
 	defer mu.Unlock()
-	return samples, elapsed
+	return samples, elapsed, n - i
 }

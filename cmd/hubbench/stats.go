@@ -26,7 +26,8 @@ type Summary struct {
 	TargetRate  float64        `json:"target_rate,omitempty"`
 	DurationS   float64        `json:"duration_s"`
 	Concurrency int            `json:"concurrency,omitempty"`
-	Requests    int            `json:"requests"`
+	Scheduled   int            `json:"scheduled,omitempty"` // open loop: requests due within the duration
+	Requests    int            `json:"requests"`            // requests sent and answered (or failed)
 	OK          int            `json:"ok"`
 	Errors      map[string]int `json:"errors"`
 	Rate        float64        `json:"achieved_rate"` // completed requests per second
@@ -59,9 +60,14 @@ func latenciesOf(ds []time.Duration) Latencies {
 }
 
 // summarise folds an open-loop run's samples into a Summary.
-func summarise(mode string, rate float64, concurrency int, samples []sample, elapsed time.Duration) Summary {
+// Requests scheduled but never sent (the target was too slow to free a slot before
+// the run's end) count as the error "not_sent".
+func summarise(mode string, rate float64, concurrency int, samples []sample, elapsed time.Duration, unsent int) Summary {
 	s := Summary{Mode: mode, TargetRate: rate, DurationS: round3(elapsed.Seconds()), Concurrency: concurrency,
-		Requests: len(samples), Errors: map[string]int{}}
+		Scheduled: len(samples) + unsent, Requests: len(samples), Errors: map[string]int{}}
+	if unsent > 0 {
+		s.Errors["not_sent"] = unsent
+	}
 	lat := make([]time.Duration, len(samples))
 	late := make([]time.Duration, len(samples))
 	items := 0
@@ -93,6 +99,9 @@ func (s Summary) print(w io.Writer, quiet bool) error {
 	if !quiet {
 		var b strings.Builder
 		fmt.Fprintf(&b, "mode %s: %d requests in %.2fs, %.1f/s achieved", s.Mode, s.Requests, s.DurationS, s.Rate)
+		if s.Scheduled > s.Requests {
+			fmt.Fprintf(&b, ", %d of %d scheduled never sent (over capacity)", s.Scheduled-s.Requests, s.Scheduled)
+		}
 		if s.TargetRate > 0 {
 			fmt.Fprintf(&b, " (target %.1f/s)", s.TargetRate)
 		}
