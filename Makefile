@@ -63,8 +63,12 @@ test: lint services test-tools
 agreement:
 	VERIHUB_AGREEMENT_FULL=1 $(GO) test -count=1 -timeout 10m -run TestPacksAgreeWithOracle ./hub/
 
+# bench: Go benchmarks (-count 5, take medians), then the end-to-end load scripts on an
+# embedded hub (deploy/bench: verify 5,000/s for 60 s, batch, screening, sign rate,
+# ingest of ~1M records). Long; BENCH_RUNS (default 3) runs each, BENCH_DIR keeps data.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+	deploy/bench/all.sh --runs $${BENCH_RUNS:-3}
 
 fuzz:
 	@for p in $$($(GO) list ./...); do for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$p || exit 1; done; done

@@ -245,7 +245,7 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 					results[i] = BatchItemResult{Error: &p}
 					continue
 				}
-				ev.RequestID, ev.Item = rid, i
+				ev.Action, ev.RequestID, ev.Item = audit.ActionBatchItem, rid, i
 				results[i], events[i] = BatchItemResult{VerificationResponse: &resp}, ev
 			}
 		}()

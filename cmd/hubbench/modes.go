@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/hub/signing"
+)
+
+// caller sends authenticated requests to the hub and classifies the answers.
+type caller struct {
+	hc   *http.Client
+	base *url.URL
+	tok  *tokens
+}
+
+// call sends one request and returns the body of a 2xx answer, or the error kind
+// for the table: "status <code> <problem code>" for an HTTP refusal, "transport"
+// for a connection failure, "timeout" when the client gave up.
+func (c *caller) call(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, string) {
+	tok, err := c.tok.get(ctx)
+	if err != nil {
+		return nil, "token"
+	}
+	u := *c.base
+	u.Path = strings.TrimSuffix(c.base.Path, "/") + path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, "request"
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, "timeout"
+		}
+		return nil, "transport"
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, "transport"
+	}
+	if res.StatusCode/100 != 2 {
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.Unmarshal(raw, &p)
+		return nil, strings.TrimSpace(fmt.Sprintf("status %d %s", res.StatusCode, p.Code))
+	}
+	return raw, ""
+}
+
+// runVerify sends single verifications at a fixed rate and counts answers whose
+// decision differs from the generator's.
+func runVerify(ctx context.Context, c *caller, o options, targets []target) Summary {
+	var mismatches atomic.Int64
+	samples, elapsed, unsent := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
+		t := targets[i%len(targets)]
+		body, kind := c.call(ctx, http.MethodPost, "/v1/verifications", nil, t.body)
+		if kind != "" {
+			return outcome{err: kind}
+		}
+		var r struct {
+			Decision string `json:"decision"`
+		}
+		if json.Unmarshal(body, &r) != nil {
+			return outcome{err: "undecodable"}
+		}
+		if r.Decision != t.decision {
+			mismatches.Add(1)
+		}
+		return outcome{items: 1}
+	})
+	s := summarise("verify", o.rate, o.concurrency, samples, elapsed, unsent)
+	s.Extra = map[string]any{"decision_mismatches": mismatches.Load()}
+	return s
+}
+
+// runBatch sends batches of size items at a fixed rate of batches per second.
+func runBatch(ctx context.Context, c *caller, o options, targets []target) Summary {
+	var itemErrors atomic.Int64
+	samples, elapsed, unsent := openLoop(ctx, o.rate, o.duration, o.concurrency, o.drain, func(ctx context.Context, i int) outcome {
+		items := make([]map[string]any, o.size)
+		for j := range items {
+			items[j] = targets[(i*o.size+j)%len(targets)].item
+		}
+		req, _ := json.Marshal(map[string]any{"items": items})
+		body, kind := c.call(ctx, http.MethodPost, "/v1/verifications:batch", nil, req)
+		if kind != "" {
+			return outcome{err: kind}
+		}
+		var r struct {
+			Results []struct {
+				Error *struct{} `json:"error"`
+			} `json:"results"`
+		}
+		if json.Unmarshal(body, &r) != nil || len(r.Results) != o.size {
+			return outcome{err: "undecodable"}
+		}
+		for _, x := range r.Results {
+			if x.Error != nil {
+				itemErrors.Add(1)
+			}
+		}
+		return outcome{items: len(r.Results)}
+	})
+	s := summarise("batch", o.rate, o.concurrency, samples, elapsed, unsent)
+	s.Extra = map[string]any{"batch_size": o.size, "item_problems": itemErrors.Load()}
+	return s
+}
+
+// runScreen pages through a program's candidates until the last page, one page at a
+// time, and reports the total time; the first page includes the screening itself
+// unless the hub has it cached.
+func runScreen(ctx context.Context, c *caller, o options) (Summary, error) {
+	q := url.Values{"limit": {fmt.Sprint(o.limit)}}
+	if o.year != 0 {
+		q.Set("year", fmt.Sprint(o.year))
+	}
+	if o.region != "" {
+		q.Set("region", o.region)
+	}
+	path := "/v1/programs/" + url.PathEscape(o.program) + "/candidates"
+	var lat []time.Duration
+	errs := map[string]int{}
+	candidates, total := 0, -1
+	start := time.Now()
+	for {
+		t0 := time.Now()
+		body, kind := c.call(ctx, http.MethodGet, path, q, nil)
+		lat = append(lat, time.Since(t0))
+		if kind != "" {
+			errs[kind]++
+			return Summary{Mode: "screen", Requests: len(lat), Errors: errs, Latency: latenciesOf(lat),
+				DurationS: round3(time.Since(start).Seconds())}, fmt.Errorf("screening %s: %s", o.program, kind)
+		}
+		var page struct {
+			Total      int               `json:"total"`
+			Next       string            `json:"next"`
+			Candidates []json.RawMessage `json:"candidates"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return Summary{}, fmt.Errorf("screening %s: decoding a page: %w", o.program, err)
+		}
+		candidates += len(page.Candidates)
+		total = page.Total
+		if page.Next == "" || ctx.Err() != nil {
+			break
+		}
+		q.Set("cursor", page.Next)
+	}
+	elapsed := time.Since(start)
+	s := Summary{Mode: "screen", DurationS: round3(elapsed.Seconds()), Requests: len(lat), OK: len(lat), Errors: errs,
+		Rate: round3(float64(len(lat)) / elapsed.Seconds()), Latency: latenciesOf(lat)}
+	s.Extra = map[string]any{"program": o.program, "candidates": candidates, "total": total,
+		"first_page_ms": ms(lat[0]), "candidates_per_s": round3(float64(candidates) / elapsed.Seconds())}
+	if candidates != total {
+		return s, fmt.Errorf("screening %s: paged %d candidates, the hub reports %d", o.program, candidates, total)
+	}
+	return s, nil
+}
+
+// runSign signs result claims with hub/signing in-process for the run's duration on
+// concurrency goroutines: the ceiling the signature puts on verification throughput.
+func runSign(ctx context.Context, o options) (Summary, error) {
+	dir, err := os.MkdirTemp("", "hubbench-keys-")
+	if err != nil {
+		return Summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := signing.Generate(filepath.Join(dir, "keys"), 0); err != nil {
+		return Summary{}, err
+	}
+	s, err := signing.NewSigner(signing.Config{Dir: filepath.Join(dir, "keys"), Issuer: "https://hub.bench"}, nil)
+	if err != nil {
+		return Summary{}, err
+	}
+	claims := contracts.ResultClaims{Audience: "portal", Subject: "uscc:91350100M000100Y43", Program: "jrr-2021",
+		Params: map[string]any{"year": 2021}, Decision: contracts.DecisionEligible, AmountFen: 1234500,
+		Checks: []contracts.CheckResult{{ID: "in_force", Result: contracts.CheckPass, Detail: "2021 is within the program"}}}
+	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var signErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<16)
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if _, err := s.Sign(claims); err != nil {
+					mu.Lock()
+					signErr = err
+					mu.Unlock()
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if signErr != nil {
+		return Summary{}, signErr
+	}
+	sum := Summary{Mode: "sign", DurationS: round3(elapsed.Seconds()), Concurrency: o.concurrency, Requests: len(lat), OK: len(lat),
+		Errors: map[string]int{}, Rate: round3(float64(len(lat)) / elapsed.Seconds()), Latency: latenciesOf(lat)}
+	sum.Extra = map[string]any{"gomaxprocs": runtime.GOMAXPROCS(0)}
+	return sum, nil
+}
