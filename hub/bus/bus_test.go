@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/goleak"
 
 	"github.com/verihub/verihub/hub/bus"
@@ -58,8 +60,23 @@ func newTestBus(t testing.TB, brokers []string, reg *prometheus.Registry) *bus.B
 		if err := b.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
+		deleteTopics(t, b.Config())
 	})
 	return b
+}
+
+// deleteTopics removes a test's topics so a long-lived broker does not accumulate
+// them (each one costs the broker at every start). Absent topics are fine.
+func deleteTopics(t testing.TB, cfg bus.Config) {
+	topics := append(cfg.RecordsTopics(), cfg.DeadLetterTopic(), cfg.AuditTopic())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: tr}
+	if _, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics}); err != nil {
+		t.Logf("deleting test topics: %v", err)
+	}
 }
 
 func testLogger(t testing.TB) *slog.Logger {
