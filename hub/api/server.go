@@ -63,6 +63,10 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /v1/admin/audit", 0, admin(http.HandlerFunc(s.Admin.ServeAudit)))
 	if s.Console != nil {
 		handle("/admin/", 1<<16, s.Console)
+		// The console's own routes are served inside its handler; list them too.
+		if r, ok := s.Console.(interface{ Routes() []string }); ok {
+			s.routeList = append(s.routeList, r.Routes()...)
+		}
 	}
 	handle("GET /metrics", 0, promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{Registry: s.Registry}))
 	handle("GET /healthz", 0, s.Live)

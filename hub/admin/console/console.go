@@ -95,6 +95,12 @@ func New(o Options) (*Console, error) {
 	return c, nil
 }
 
+// Routes lists the console's API routes below /admin/ (the page and its static files
+// aside), so the server can describe every route it serves.
+func (c *Console) Routes() []string {
+	return []string{"GET /admin/session", "POST /admin/login", "POST /admin/logout", "GET /admin/api/summary"}
+}
+
 // ServeHTTP serves /admin/ and everything below it.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
