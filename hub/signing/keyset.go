@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -313,6 +314,7 @@ func lock(dir string) (func(), error) {
 type loadedKeys struct {
 	kid       string
 	priv      *ecdsa.PrivateKey
+	header    string // base64url of the protected header {"alg":"ES256","kid":…,"typ":"JWT"}
 	public    jwk.Set
 	jwks      []byte
 	etag      string
@@ -347,6 +349,15 @@ func load(dir string, now time.Time) (*loadedKeys, error) {
 		if err != nil {
 			return nil, err
 		}
+		hdr, err := json.Marshal(struct {
+			Alg string `json:"alg"`
+			Kid string `json:"kid"`
+			Typ string `json:"typ"`
+		}{"ES256", info.KID, "JWT"})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the protected header: %w", err)
+		}
+		lk.header = base64.RawURLEncoding.EncodeToString(hdr)
 	}
 	lk.jwks, err = json.Marshal(lk.public)
 	if err != nil {

@@ -2,18 +2,17 @@ package signing
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/verihub/verihub/contracts"
 )
@@ -166,20 +165,33 @@ func (s *Signer) Sign(claims contracts.ResultClaims) (string, error) {
 	case claims.ExpiresAt.Sub(claims.IssuedAt) > s.cfg.TTL:
 		return "", fmt.Errorf("signing result: lifetime %s exceeds %s", claims.ExpiresAt.Sub(claims.IssuedAt), s.cfg.TTL)
 	}
-	payload, err := json.Marshal(claims)
+	payload, err := claims.Encode()
 	if err != nil {
 		return "", fmt.Errorf("signing result: encoding claims: %w", err)
 	}
-	h := jws.NewHeaders()
-	if err := h.Set(jws.KeyIDKey, lk.kid); err != nil {
-		return "", fmt.Errorf("signing result: %w", err)
-	}
-	if err := h.Set(jws.TypeKey, "JWT"); err != nil {
-		return "", fmt.Errorf("signing result: %w", err)
-	}
-	tok, err := jws.Sign(payload, jws.WithKey(jwa.ES256, lk.priv, jws.WithProtectedHeaders(h)))
+	return lk.sign(payload)
+}
+
+// sign makes the compact JWS of payload with the active key: the protected header
+// is fixed per key (encoded once at load), the signature is ES256 as RFC 7518 §3.4
+// defines it — ECDSA P-256 over SHA-256 of the signing input, r and s as 32-byte
+// big-endian integers. Any JOSE library verifies it (the interop tests check that).
+func (lk *loadedKeys) sign(payload []byte) (string, error) {
+	enc := base64.RawURLEncoding
+	n := len(lk.header) + 1 + enc.EncodedLen(len(payload))
+	buf := make([]byte, 0, n+1+enc.EncodedLen(64))
+	buf = append(buf, lk.header...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	digest := sha256.Sum256(buf)
+	r, sg, err := ecdsa.Sign(rand.Reader, lk.priv, digest[:])
 	if err != nil {
 		return "", fmt.Errorf("signing result with key %s: %w", lk.kid, err)
 	}
-	return string(tok), nil
+	var sig [64]byte
+	r.FillBytes(sig[:32])
+	sg.FillBytes(sig[32:])
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig[:])
+	return string(buf), nil
 }
