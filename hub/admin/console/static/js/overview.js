@@ -82,7 +82,7 @@ export function overview(view) {
           h('dt', null, 'Partitions'), h('dd', null, String(parts.length))),
         parts.length ? h('div', { class: 'foot-note' }, 'Lag by agency topic 各主题积压') : null,
         parts.length ? bars(byTopic(parts), { height: 110 }) : null,
-        parts.length && parts.every((x) => !x.Lag) ? h('div', { class: 'foot-note' }, 'All partitions caught up 已追平') : null);
+        parts.length && parts.every((x) => !x.lag) ? h('div', { class: 'foot-note' }, 'All partitions caught up 已追平') : null);
     } else {
       replace(pipeBody, h('div', { class: 'muted' }, live.errors.pipeline ? 'Pipeline state unavailable: ' + live.errors.pipeline.message : 'Loading…'));
     }
@@ -122,10 +122,10 @@ function shortTopic(t) {
 function byTopic(parts) {
   const m = new Map();
   for (const x of parts) {
-    const e = m.get(x.Topic) || { lag: 0, n: 0 };
-    e.lag += x.Lag || 0;
+    const e = m.get(x.topic) || { lag: 0, n: 0 };
+    e.lag += x.lag || 0;
     e.n++;
-    m.set(x.Topic, e);
+    m.set(x.topic, e);
   }
   return [...m].map(([topic, e]) => ({ label: shortTopic(topic), value: e.lag, cls: e.lag > 1000 ? 'hot' : '',
     title: `${topic}: lag ${e.lag} over ${e.n} partition(s)` }));
