@@ -76,6 +76,18 @@ auth:
 log:
   level: warn
 YAML
+	# BENCH_STORE=redis measures with the Redis store (at BENCH_REDIS_ADDR, default the
+	# dev Redis) under a key prefix of its own, removed when the hub stops.
+	if [ "${BENCH_STORE:-embedded}" = redis ]; then
+		BENCH_REDIS_PREFIX="bench$$-$port"
+		cat >>"$HUB_CONFIG" <<YAML
+store:
+  kind: redis
+  redis:
+    addrs: [${BENCH_REDIS_ADDR:-127.0.0.1:16379}]
+    prefix: $BENCH_REDIS_PREFIX
+YAML
+	fi
 	HUB_URL="http://127.0.0.1:$port"
 	"$BIN/hub" serve --config "$HUB_CONFIG" >>"$data/hub.log" 2>&1 &
 	HUB_PID=$!
@@ -100,6 +112,12 @@ stop_hub() {
 		wait "$HUB_PID" 2>/dev/null || true
 	fi
 	HUB_PID=""
+	if [ -n "${BENCH_REDIS_PREFIX:-}" ] && command -v redis-cli >/dev/null; then
+		local hp=${BENCH_REDIS_ADDR:-127.0.0.1:16379}
+		redis-cli -h "${hp%:*}" -p "${hp##*:}" --scan --pattern "$BENCH_REDIS_PREFIX:*" |
+			xargs -r -n 5000 redis-cli -h "${hp%:*}" -p "${hp##*:}" DEL >/dev/null
+		BENCH_REDIS_PREFIX=""
+	fi
 }
 
 # peak_rss_kb prints the hub's peak resident set (VmHWM) in kB.
