@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -70,7 +69,7 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	base := strings.TrimRight(*hubURL, "/")
 	hc := &http.Client{Timeout: 30 * time.Second}
-	tokens := &tokenSource{hc: hc, url: base + "/oauth/token", key: key, client: id, scope: auth.ScopePush(*agency)}
+	tokens := &auth.TokenSource{HTTP: hc, URL: base + "/oauth/token", Key: key, ClientID: id, Scope: auth.ScopePush(*agency)}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -112,30 +111,4 @@ func printReport(w io.Writer, rep push.Report) {
 		}
 		fmt.Fprintf(w, "line %d %s %s %s\n", r.Line, r.Code, field, r.Message)
 	}
-}
-
-// tokenSource fetches an access token and renews it a minute before it expires.
-type tokenSource struct {
-	hc                 *http.Client
-	url, client, scope string
-	key                jwk.Key
-
-	mu      sync.Mutex
-	token   string
-	renewAt time.Time
-}
-
-func (s *tokenSource) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token != "" && time.Now().Before(s.renewAt) {
-		return s.token, nil
-	}
-	tr, err := auth.FetchToken(ctx, s.hc, s.url, s.key, s.client, s.scope)
-	if err != nil {
-		return "", fmt.Errorf("getting an access token for %s: %w", s.client, err)
-	}
-	life := time.Duration(tr.ExpiresIn) * time.Second
-	s.token, s.renewAt = tr.AccessToken, time.Now().Add(max(life-time.Minute, life/2))
-	return s.token, nil
 }

@@ -24,6 +24,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/verihub/verihub/hub/auth"
 )
 
 var errUsage = errors.New("usage")
@@ -134,9 +136,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	hc := loopbackClient(o.concurrency, o.timeout)
 	defer hc.CloseIdleConnections()
-	c := &caller{hc: hc, base: base, tok: &tokens{hc: hc, url: o.tokenURL, key: key, clientID: clientID}}
+	c := &caller{hc: hc, base: base, tok: &auth.TokenSource{HTTP: hc, URL: o.tokenURL, Key: key, ClientID: clientID}}
 	// A first token before the clock starts: the token endpoint is not under test.
-	if _, err := c.tok.get(ctx); err != nil {
+	if _, err := c.tok.Token(ctx); err != nil {
 		return fmt.Errorf("getting an access token for %s: %w", clientID, err)
 	}
 

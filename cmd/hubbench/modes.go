@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/hub/auth"
 	"github.com/verihub/verihub/hub/signing"
 )
 
@@ -25,14 +26,14 @@ import (
 type caller struct {
 	hc   *http.Client
 	base *url.URL
-	tok  *tokens
+	tok  *auth.TokenSource
 }
 
 // call sends one request and returns the body of a 2xx answer, or the error kind
 // for the table: "status <code> <problem code>" for an HTTP refusal, "transport"
 // for a connection failure, "timeout" when the client gave up.
 func (c *caller) call(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, string) {
-	tok, err := c.tok.get(ctx)
+	tok, err := c.tok.Token(ctx)
 	if err != nil {
 		return nil, "token"
 	}

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -95,32 +91,4 @@ func readKey(path string) (jwk.Key, string, error) {
 		return nil, "", fmt.Errorf("key %s has no %s member", path, auth.ClientIDMember)
 	}
 	return k, id, nil
-}
-
-// tokens keeps an access token fresh: a new one is fetched when 3/4 of the current
-// one's lifetime has passed. Safe for concurrent use.
-type tokens struct {
-	hc       *http.Client
-	url      string
-	key      jwk.Key
-	clientID string
-
-	mu      sync.Mutex
-	current string
-	renewAt time.Time
-}
-
-func (t *tokens) get(ctx context.Context) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.current != "" && time.Now().Before(t.renewAt) {
-		return t.current, nil
-	}
-	tr, err := auth.FetchToken(ctx, t.hc, t.url, t.key, t.clientID, "")
-	if err != nil {
-		return "", err
-	}
-	t.current = tr.AccessToken
-	t.renewAt = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second * 3 / 4)
-	return t.current, nil
 }

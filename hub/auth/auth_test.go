@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -871,6 +872,42 @@ func TestFetchTokenAgainstHandler(t *testing.T) {
 	var te *TokenError
 	if !errors.As(err, &te) || te.Code != CodeScopeNotAllowed || !errors.Is(err, contracts.ErrUnauthorized) {
 		t.Errorf("err = %v, want a scope_not_allowed TokenError", err)
+	}
+}
+
+// TestTokenSourceCaches: one exchange serves many calls while the token is young; a
+// refused exchange is an error, not an empty token.
+func TestTokenSourceCaches(t *testing.T) {
+	f := newFixture(t)
+	a := f.authority(t)
+	a.now = time.Now
+	var exchanges atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchanges.Add(1)
+		a.TokenHandler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	a.cfg.TokenURL = srv.URL
+	key := f.keys["portal-sz"]
+	ts := &TokenSource{HTTP: srv.Client(), URL: srv.URL, Key: key, ClientID: "portal-sz"}
+	first, err := ts.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if tok, err := ts.Token(context.Background()); err != nil || tok != first {
+			t.Fatalf("Token = %q, %v; want the cached token", tok, err)
+		}
+	}
+	if n := exchanges.Load(); n != 1 {
+		t.Errorf("%d exchanges for 6 calls, want 1", n)
+	}
+	if id, err := a.Check(first); err != nil || id.ClientID != "portal-sz" {
+		t.Errorf("Check = %+v, %v", id, err)
+	}
+	bad := &TokenSource{HTTP: srv.Client(), URL: srv.URL, Key: key, ClientID: "portal-sz", Scope: "admin"}
+	if tok, err := bad.Token(context.Background()); err == nil || tok != "" {
+		t.Errorf("Token with a refused scope = %q, %v", tok, err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -125,4 +126,38 @@ func FetchToken(ctx context.Context, hc *http.Client, tokenURL string, key jwk.K
 		return TokenResponse{}, errors.New("token response has no bearer access_token")
 	}
 	return tr, nil
+}
+
+// TokenSource keeps a client's access token fresh: it fetches one with FetchToken and
+// fetches again once three quarters of its lifetime have passed. It is safe for
+// concurrent use.
+type TokenSource struct {
+	HTTP     *http.Client // default http.DefaultClient
+	URL      string       // the token endpoint
+	Key      jwk.Key      // the client's private key
+	ClientID string
+	Scope    string // "" for every scope the client has
+
+	mu      sync.Mutex
+	token   string
+	renewAt time.Time
+}
+
+// Token returns a valid access token.
+func (s *TokenSource) Token(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && time.Now().Before(s.renewAt) {
+		return s.token, nil
+	}
+	hc := s.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	tr, err := FetchToken(ctx, hc, s.URL, s.Key, s.ClientID, s.Scope)
+	if err != nil {
+		return "", fmt.Errorf("getting an access token for %s: %w", s.ClientID, err)
+	}
+	s.token, s.renewAt = tr.AccessToken, time.Now().Add(time.Duration(tr.ExpiresIn)*time.Second*3/4)
+	return s.token, nil
 }

@@ -273,7 +273,7 @@ func (d *Demo) load(ctx context.Context) error {
 	out := d.Opts.Out
 	fmt.Fprintf(out, "loading agency data through the pipeline: 5 pull connectors and a signed grant feed\n")
 	portal := d.clients["portal"]
-	tokens := &tokenSource{url: d.URL + "/oauth/token", key: portal, client: "portal", scope: auth.ScopePush(contracts.AgencyGrant)}
+	tokens := &auth.TokenSource{URL: d.URL + "/oauth/token", Key: portal, ClientID: "portal", Scope: auth.ScopePush(contracts.AgencyGrant)}
 	pc, err := push.NewClient(push.ClientConfig{HubURL: d.URL, Agency: contracts.AgencyGrant, Key: portal, Token: tokens.Token})
 	if err != nil {
 		return err
@@ -322,26 +322,6 @@ func (d *Demo) load(ctx context.Context) error {
 	}
 }
 
-// tokenSource caches an access token and renews it ahead of expiry.
-type tokenSource struct {
-	url, client, scope string
-	key                jwk.Key
-	token              string
-	expires            time.Time
-}
-
-func (t *tokenSource) Token(ctx context.Context) (string, error) {
-	if t.token != "" && time.Until(t.expires) > time.Minute {
-		return t.token, nil
-	}
-	tr, err := auth.FetchToken(ctx, http.DefaultClient, t.url, t.key, t.client, t.scope)
-	if err != nil {
-		return "", err
-	}
-	t.token, t.expires = tr.AccessToken, time.Now().Add(time.Duration(tr.ExpiresIn)*time.Second)
-	return t.token, nil
-}
-
 // example is a verification the walk-through shows, with what the oracle expects.
 type example struct {
 	title string
@@ -357,7 +337,7 @@ func (d *Demo) walkThrough(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ts := &tokenSource{url: d.URL + "/oauth/token", key: d.clients["portal"], client: "portal"}
+	ts := &auth.TokenSource{URL: d.URL + "/oauth/token", Key: d.clients["portal"], ClientID: "portal"}
 	token, err := ts.Token(ctx)
 	if err != nil {
 		return err
