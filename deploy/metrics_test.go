@@ -174,7 +174,7 @@ func TestMetricNamesExist(t *testing.T) {
 			used[m[1]] = true
 		}
 	}
-	// The overview the brief asks for: connectors, bus lag, verification, store.
+	// The console overview: connectors, bus lag, verification, store.
 	for _, want := range []string{"verihub_connector_state", "verihub_connector_records_total", "verihub_connector_lag_records",
 		"verihub_bus_consumer_lag", "verihub_http_requests_total", "verihub_http_request_duration_seconds_bucket", "verihub_store_profiles"} {
 		if !used[want] {
