@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/verihub/verihub/matching/storetest"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -79,37 +79,6 @@ func TestKeysAndVerifyToken(t *testing.T) {
 	}
 }
 
-type mapState struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *mapState) Get(_ context.Context, k string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.m[k]; ok {
-		return v, nil
-	}
-	return nil, contracts.ErrNotFound
-}
-
-func (s *mapState) Put(_ context.Context, k string, v []byte, _ time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = v
-	return nil
-}
-
-func (s *mapState) PutIfAbsent(_ context.Context, k string, v []byte, _ time.Duration) ([]byte, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.m[k]; ok {
-		return old, false, nil
-	}
-	s.m[k] = v
-	return v, true, nil
-}
-
 func TestToken(t *testing.T) {
 	raw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	priv, _ := jwk.FromRaw(raw)
@@ -127,7 +96,7 @@ func TestToken(t *testing.T) {
 	a, err := auth.New(auth.Config{
 		TokenURL: srv.URL + "/oauth/token", SecretEnv: "UNUSED",
 		Clients: []auth.ClientConfig{{ID: "portal-demo", Role: auth.RolePortal, Programs: []string{"*"}, Keys: []map[string]any{pubMap}}},
-	}, auth.Deps{State: &mapState{m: map[string][]byte{}}, Secret: bytes.Repeat([]byte("k"), 32)})
+	}, auth.Deps{State: storetest.NewMemory(), Secret: bytes.Repeat([]byte("k"), 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/verihub/verihub/matching/storetest"
+
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/verihub/verihub/contracts"
@@ -61,7 +63,7 @@ func TestPush(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	defer srv.Close()
-	state := &mapState{m: map[string][]byte{}}
+	state := storetest.NewMemory()
 	a, err := auth.New(auth.Config{
 		TokenURL: srv.URL + "/oauth/token", SecretEnv: "UNUSED",
 		Clients: []auth.ClientConfig{{ID: "agency-env", Role: auth.RoleAgency, Feed: "env", Keys: []map[string]any{pubMap}}},

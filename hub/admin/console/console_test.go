@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,52 +12,21 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/verihub/verihub/matching/storetest"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
-	"github.com/verihub/verihub/contracts"
 	"github.com/verihub/verihub/hub/auth"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const tokenURL = "https://hub.example.gov.cn/oauth/token"
-
-type mapState struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *mapState) Get(_ context.Context, k string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.m[k]; ok {
-		return v, nil
-	}
-	return nil, contracts.ErrNotFound
-}
-
-func (s *mapState) Put(_ context.Context, k string, v []byte, _ time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = v
-	return nil
-}
-
-func (s *mapState) PutIfAbsent(_ context.Context, k string, v []byte, _ time.Duration) ([]byte, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.m[k]; ok {
-		return old, false, nil
-	}
-	s.m[k] = v
-	return v, true, nil
-}
 
 func key(t testing.TB) (jwk.Key, map[string]any) {
 	t.Helper()
@@ -90,7 +58,7 @@ func newFixture(t testing.TB) *fixture {
 	a, err := auth.New(auth.Config{TokenURL: tokenURL, SecretEnv: "VERIHUB_TEST_UNUSED", Clients: []auth.ClientConfig{
 		{ID: "ops-admin", Role: auth.RoleAdmin, Keys: []map[string]any{adminPub}},
 		{ID: "portal", Role: auth.RolePortal, Programs: []string{"*"}, Keys: []map[string]any{portalPub}},
-	}}, auth.Deps{State: &mapState{m: map[string][]byte{}}, Secret: bytes.Repeat([]byte("s"), 32)})
+	}}, auth.Deps{State: storetest.NewMemory(), Secret: bytes.Repeat([]byte("s"), 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
