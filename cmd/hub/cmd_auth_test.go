@@ -3,19 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/verihub/verihub/matching/storetest"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/verihub/verihub/contracts"
 	"github.com/verihub/verihub/hub/auth"
@@ -80,33 +73,9 @@ func TestKeysAndVerifyToken(t *testing.T) {
 }
 
 func TestToken(t *testing.T) {
-	raw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	priv, _ := jwk.FromRaw(raw)
-	_ = jwk.AssignKeyID(priv)
-	_ = priv.Set(auth.ClientIDMember, "portal-demo")
-	pub, _ := priv.PublicKey()
-	pubJSON, _ := json.Marshal(pub)
-	var pubMap map[string]any
-	_ = json.Unmarshal(pubJSON, &pubMap)
-	delete(pubMap, auth.ClientIDMember)
-
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	a, err := auth.New(auth.Config{
-		TokenURL: srv.URL + "/oauth/token", SecretEnv: "UNUSED",
-		Clients: []auth.ClientConfig{{ID: "portal-demo", Role: auth.RolePortal, Programs: []string{"*"}, Keys: []map[string]any{pubMap}}},
-	}, auth.Deps{State: storetest.NewMemory(), Secret: bytes.Repeat([]byte("k"), 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = a.TokenHandler()
-
-	keyFile := filepath.Join(t.TempDir(), "portal.jwk")
-	b, _ := json.Marshal(priv)
-	if err := os.WriteFile(keyFile, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := newAuthFixture(t, auth.ClientConfig{ID: "portal-demo", Role: auth.RolePortal, Programs: []string{"*"}})
+	f.Srv.Config.Handler = f.Auth.TokenHandler()
+	srv, a, keyFile := f.Srv, f.Auth, f.KeyFile
 	code, out, stderr := runHub("token", "--key", keyFile, "--url", srv.URL+"/")
 	if code != 0 {
 		t.Fatalf("token: %d %s", code, stderr)

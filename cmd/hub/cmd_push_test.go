@@ -1,24 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/verihub/verihub/matching/storetest"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/verihub/verihub/contracts"
 	"github.com/verihub/verihub/hub/api"
@@ -50,27 +41,8 @@ func (s *typeSubmitter) Submit(_ context.Context, agency string, raws [][]byte) 
 }
 
 func TestPush(t *testing.T) {
-	raw, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	priv, _ := jwk.FromRaw(raw)
-	_ = jwk.AssignKeyID(priv)
-	_ = priv.Set(auth.ClientIDMember, "agency-env")
-	pub, _ := priv.PublicKey()
-	pubJSON, _ := json.Marshal(pub)
-	var pubMap map[string]any
-	_ = json.Unmarshal(pubJSON, &pubMap)
-	delete(pubMap, auth.ClientIDMember)
-
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	defer srv.Close()
-	state := storetest.NewMemory()
-	a, err := auth.New(auth.Config{
-		TokenURL: srv.URL + "/oauth/token", SecretEnv: "UNUSED",
-		Clients: []auth.ClientConfig{{ID: "agency-env", Role: auth.RoleAgency, Feed: "env", Keys: []map[string]any{pubMap}}},
-	}, auth.Deps{State: state, Secret: bytes.Repeat([]byte("k"), 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newAuthFixture(t, auth.ClientConfig{ID: "agency-env", Role: auth.RoleAgency, Feed: "env"})
+	srv, a, state := f.Srv, f.Auth, f.State
 	sub := &typeSubmitter{}
 	mux := http.NewServeMux()
 	mux.Handle("POST /oauth/token", a.TokenHandler())
@@ -78,12 +50,7 @@ func TestPush(t *testing.T) {
 	mux.Handle(api.FeedRoute, a.Require("", scope)(&api.Feeds{Keys: a, Submit: sub, Receipts: state}))
 	srv.Config.Handler = mux
 
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "agency-env.jwk")
-	b, _ := json.Marshal(priv)
-	if err := os.WriteFile(keyFile, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, keyFile := t.TempDir(), f.KeyFile
 	var file strings.Builder
 	for i := range 25 {
 		typ := "env.rating"
