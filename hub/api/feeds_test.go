@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verihub/verihub/matching/storetest"
+
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -28,78 +30,6 @@ import (
 )
 
 const feedTokenURL = "https://hub.test/oauth/token"
-
-// memStore is an in-memory ReceiptStore (and auth.State) with expiry.
-type memStore struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	data map[string]memValue
-	fail bool
-	puts int
-}
-
-type memValue struct {
-	v   []byte
-	exp time.Time
-}
-
-func newMemStore(now func() time.Time) *memStore {
-	return &memStore{now: now, data: map[string]memValue{}}
-}
-
-func (s *memStore) live(key string) (memValue, bool) {
-	e, ok := s.data[key]
-	if !ok || (!e.exp.IsZero() && !s.now().Before(e.exp)) {
-		return memValue{}, false
-	}
-	return e, true
-}
-
-func (s *memStore) Get(_ context.Context, key string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return nil, contracts.ErrUnavailable
-	}
-	if e, ok := s.live(key); ok {
-		return bytes.Clone(e.v), nil
-	}
-	return nil, contracts.ErrNotFound
-}
-
-func (s *memStore) put(key string, v []byte, ttl time.Duration) {
-	var exp time.Time
-	if ttl > 0 {
-		exp = s.now().Add(ttl)
-	}
-	s.data[key] = memValue{v: bytes.Clone(v), exp: exp}
-}
-
-func (s *memStore) Put(_ context.Context, key string, v []byte, ttl time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return contracts.ErrUnavailable
-	}
-	s.puts++
-	s.put(key, v, ttl)
-	return nil
-}
-
-func (s *memStore) PutIfAbsent(_ context.Context, key string, v []byte, ttl time.Duration) ([]byte, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return nil, false, contracts.ErrUnavailable
-	}
-	if e, ok := s.live(key); ok {
-		return bytes.Clone(e.v), false, nil
-	}
-	s.put(key, v, ttl)
-	return bytes.Clone(v), true, nil
-}
-
-func (s *memStore) setFail(b bool) { s.mu.Lock(); s.fail = b; s.mu.Unlock() }
 
 // fakeSubmitter applies the rules a Submitter promises that these tests need: a
 // record of another agency's type is rejected wrong_agency, a record that is not a
@@ -160,7 +90,7 @@ func (c *feedClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 type feedFixture struct {
 	clock    *feedClock
 	auth     *auth.Authority
-	store    *memStore
+	store    *storetest.Memory
 	submit   *fakeSubmitter
 	feeds    *Feeds
 	handler  http.Handler // token endpoint and feed route, as the hub mounts them
@@ -207,7 +137,7 @@ func newFeedFixture(t testing.TB) *feedFixture {
 		tokens:   map[string]string{},
 		logLines: &bytes.Buffer{},
 	}
-	f.store = newMemStore(f.clock.Now)
+	f.store = storetest.NewMemoryAt(f.clock.Now)
 	cfg := auth.Config{
 		TokenURL: feedTokenURL, SecretEnv: "VERIHUB_TEST_UNUSED",
 		Clients: []auth.ClientConfig{
@@ -387,12 +317,10 @@ func TestFeedRefusals(t *testing.T) {
 	if n := f.submit.count(); n != 0 {
 		t.Errorf("Submit called %d times for refused batches", n)
 	}
-	if n := len(f.store.data); n != 0 {
-		// The token endpoint's jti marks are the only state expected.
-		for k := range f.store.data {
-			if strings.HasPrefix(k, "feed/") {
-				t.Errorf("a refused batch left state %s", k)
-			}
+	// The token endpoint's jti marks are the only state expected.
+	for _, k := range f.store.StateKeys() {
+		if strings.HasPrefix(k, "feed/") {
+			t.Errorf("a refused batch left state %s", k)
 		}
 	}
 }
@@ -570,8 +498,8 @@ func TestFeedNothingHalfApplied(t *testing.T) {
 	}
 
 	// The receipt store is down: nothing is submitted.
-	f.store.setFail(true)
-	defer f.store.setFail(false)
+	f.store.SetUnavailable(true)
+	defer f.store.SetUnavailable(false)
 	res = f.post(t, "agency-si", "si", push.MediaType, f.sign(t, "agency-si", push.Batch{BatchID: "store-down", Records: recs("si.employer", 1)}))
 	if res.status != 503 || res.code != CodeUnavailable {
 		t.Errorf("store down: %d %s", res.status, res.code)
@@ -639,7 +567,7 @@ func TestFeedRefreshesKeysForUnknownKID(t *testing.T) {
 		return s
 	}
 	keys := &rotatingKeys{cached: set(oldKey), fresh: set(rotated)}
-	feeds := &Feeds{Keys: keys, Submit: &fakeSubmitter{}, Receipts: newMemStore(time.Now)}
+	feeds := &Feeds{Keys: keys, Submit: &fakeSubmitter{}, Receipts: storetest.NewMemory()}
 	post := func(k jwk.Key, id string) feedResult {
 		body, err := push.Sign(k, push.Batch{BatchID: id, Records: recs("si.employer", 1)})
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verihub/verihub/matching/storetest"
+
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -42,80 +44,10 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// memState is an in-memory State with expiry, shared by Authorities in a test the
-// way Redis is shared by hub processes.
-type memState struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	data map[string]memEntry
-	fail bool
-}
-
-type memEntry struct {
-	v   []byte
-	exp time.Time
-}
-
-func newMemState(now func() time.Time) *memState {
-	return &memState{now: now, data: map[string]memEntry{}}
-}
-
-func (s *memState) live(key string) (memEntry, bool) {
-	e, ok := s.data[key]
-	if !ok || (!e.exp.IsZero() && !s.now().Before(e.exp)) {
-		return memEntry{}, false
-	}
-	return e, true
-}
-
-func (s *memState) Get(_ context.Context, key string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return nil, contracts.ErrUnavailable
-	}
-	e, ok := s.live(key)
-	if !ok {
-		return nil, contracts.ErrNotFound
-	}
-	return e.v, nil
-}
-
-func (s *memState) Put(_ context.Context, key string, v []byte, ttl time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return contracts.ErrUnavailable
-	}
-	var exp time.Time
-	if ttl > 0 {
-		exp = s.now().Add(ttl)
-	}
-	s.data[key] = memEntry{v: v, exp: exp}
-	return nil
-}
-
-func (s *memState) PutIfAbsent(_ context.Context, key string, v []byte, ttl time.Duration) ([]byte, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return nil, false, contracts.ErrUnavailable
-	}
-	if e, ok := s.live(key); ok {
-		return e.v, false, nil
-	}
-	var exp time.Time
-	if ttl > 0 {
-		exp = s.now().Add(ttl)
-	}
-	s.data[key] = memEntry{v: v, exp: exp}
-	return v, true, nil
-}
-
 // fixture is a registry of clients with their private keys.
 type fixture struct {
 	clock   *clock
-	state   *memState
+	state   *storetest.Memory
 	cfg     Config
 	secret  []byte
 	keys    map[string]jwk.Key // client id → private key
@@ -152,7 +84,7 @@ func publicMap(t testing.TB, k jwk.Key) map[string]any {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{clock: &clock{now: t0}, keys: map[string]jwk.Key{}}
-	f.state = newMemState(f.clock.Now)
+	f.state = storetest.NewMemoryAt(f.clock.Now)
 	f.secret = []byte(strings.Repeat("s", 32))
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ec2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -508,7 +440,7 @@ func TestReplayRefusedAcrossInstances(t *testing.T) {
 func TestStateOutageIsUnavailableNotAccepted(t *testing.T) {
 	f := newFixture(t)
 	a := f.authority(t)
-	f.state.fail = true
+	f.state.SetUnavailable(true)
 	r := postToken(t, a.TokenHandler(), form(f.assertion(t, "portal-sz", nil)))
 	if r.status != 503 || r.body["code"] != CodeStateUnavailable || r.header.Get("Retry-After") == "" {
 		t.Errorf("got %d %v", r.status, r.body)
@@ -840,7 +772,7 @@ clients:
 		t.Errorf("decoded %+v", cfg)
 	}
 	t.Setenv("VERIHUB_ACCESS_SECRET", strings.Repeat("k", 40))
-	a, err := New(cfg, Deps{State: newMemState(time.Now)})
+	a, err := New(cfg, Deps{State: storetest.NewMemory()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,11 @@ type Memory struct {
 }
 
 type memData struct {
-	mu       sync.RWMutex
-	profiles map[string]*matching.Profile
-	state    map[string]memEntry
+	mu          sync.RWMutex
+	profiles    map[string]*matching.Profile
+	state       map[string]memEntry
+	now         func() time.Time
+	unavailable atomic.Bool
 }
 
 type memEntry struct {
@@ -40,9 +43,32 @@ var (
 )
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory {
-	return &Memory{d: &memData{profiles: map[string]*matching.Profile{}, state: map[string]memEntry{}}}
+func NewMemory() *Memory { return NewMemoryAt(time.Now) }
+
+// NewMemoryAt returns an empty in-memory store whose state entries expire by the
+// given clock, for tests that move time.
+func NewMemoryAt(now func() time.Time) *Memory {
+	return &Memory{d: &memData{profiles: map[string]*matching.Profile{}, state: map[string]memEntry{}, now: now}}
 }
+
+// StateKeys returns the keys of the live (unexpired) state entries, sorted, for tests
+// that check what a call left behind.
+func (m *Memory) StateKeys() []string {
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	keys := make([]string, 0, len(m.d.state))
+	for k := range m.d.state {
+		if _, ok := m.live(k, m.d.now()); ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// SetUnavailable makes every call fail with contracts.ErrUnavailable (true) or work
+// again (false), as a backend outage would.
+func (m *Memory) SetUnavailable(down bool) { m.d.unavailable.Store(down) }
 
 // Reopen returns a new handle over the same data, as reopening a durable store
 // would; m may be closed.
@@ -54,6 +80,9 @@ func (m *Memory) check(ctx context.Context) error {
 	}
 	if m.closed.Load() {
 		return fmt.Errorf("memory store: %w: closed", contracts.ErrUnavailable)
+	}
+	if m.d.unavailable.Load() {
+		return fmt.Errorf("memory store: %w: down", contracts.ErrUnavailable)
 	}
 	return nil
 }
@@ -177,17 +206,17 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := m.check(ctx); err != nil {
 		return nil, fmt.Errorf("getting state %q: %w", key, err)
 	}
-	e, ok := m.live(key, time.Now())
+	e, ok := m.live(key, m.d.now())
 	if !ok {
 		return nil, fmt.Errorf("getting state %q: %w", key, contracts.ErrNotFound)
 	}
 	return bytes.Clone(e.value), nil
 }
 
-func entry(value []byte, ttl time.Duration) memEntry {
+func (m *Memory) entry(value []byte, ttl time.Duration) memEntry {
 	e := memEntry{value: bytes.Clone(value)}
 	if ttl > 0 {
-		e.expires = time.Now().Add(ttl)
+		e.expires = m.d.now().Add(ttl)
 	}
 	return e
 }
@@ -199,7 +228,7 @@ func (m *Memory) Put(ctx context.Context, key string, value []byte, ttl time.Dur
 	if err := m.check(ctx); err != nil {
 		return fmt.Errorf("putting state %q: %w", key, err)
 	}
-	m.d.state[key] = entry(value, ttl)
+	m.d.state[key] = m.entry(value, ttl)
 	return nil
 }
 
@@ -210,10 +239,10 @@ func (m *Memory) PutIfAbsent(ctx context.Context, key string, value []byte, ttl 
 	if err := m.check(ctx); err != nil {
 		return nil, false, fmt.Errorf("putting state %q if absent: %w", key, err)
 	}
-	if e, ok := m.live(key, time.Now()); ok {
+	if e, ok := m.live(key, m.d.now()); ok {
 		return bytes.Clone(e.value), false, nil
 	}
-	m.d.state[key] = entry(value, ttl)
+	m.d.state[key] = m.entry(value, ttl)
 	return bytes.Clone(value), true, nil
 }
 
