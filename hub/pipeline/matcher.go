@@ -18,7 +18,7 @@ import (
 // Consumer is the part of the bus the matcher needs.
 type Consumer interface {
 	Consume(ctx context.Context, group string, topics []string, handle bus.Handler) error
-	DeadLetter(ctx context.Context, dl bus.DeadLetter) error
+	DeadLetters(ctx context.Context, dls []bus.DeadLetter) error
 }
 
 // Matcher applies the record topics to the profile store. Any number of hub
@@ -57,18 +57,21 @@ func (m *Matcher) Run(ctx context.Context) error {
 // dead-lettered (with its source position) rather than retried forever.
 func (m *Matcher) Handle(ctx context.Context, batch []bus.Message) error {
 	changes := make([]matching.Change, 0, len(batch)+len(batch)/8)
+	var undecodable []bus.DeadLetter
 	for _, msg := range batch {
 		subject, rec, err := DecodeMessage(msg)
 		if err != nil {
-			dl := bus.DeadLetter{Code: "undecodable_message", Message: err.Error(), Key: msg.Key, Value: msg.Value,
-				Source: &bus.Position{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}}
-			if err := m.bus.DeadLetter(ctx, dl); err != nil {
-				return fmt.Errorf("dead-lettering an undecodable message: %w", err)
-			}
-			m.records.WithLabelValues("undecodable").Inc()
+			undecodable = append(undecodable, bus.DeadLetter{Code: "undecodable_message", Message: err.Error(), Key: msg.Key, Value: msg.Value,
+				Source: &bus.Position{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}})
 			continue
 		}
 		changes = append(changes, matching.Route(subject, rec)...)
+	}
+	if len(undecodable) > 0 {
+		if err := m.bus.DeadLetters(ctx, undecodable); err != nil {
+			return fmt.Errorf("dead-lettering %d undecodable messages: %w", len(undecodable), err)
+		}
+		m.records.WithLabelValues("undecodable").Add(float64(len(undecodable)))
 	}
 	stats, err := m.store.Apply(ctx, changes)
 	if err != nil {
