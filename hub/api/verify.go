@@ -166,6 +166,10 @@ func programError(err error) error {
 	if errors.As(err, &pe) {
 		return &problem.Error{Status: 400, Code: rules.CodeInvalidParams, Field: "params." + pe.Field, Detail: pe.Reason}
 	}
+	var le *rules.LimitError
+	if errors.As(err, &le) {
+		return &problem.Error{Status: 422, Code: rules.CodeLimit, Field: "subject", Detail: le.Error()}
+	}
 	return err
 }
 

@@ -18,7 +18,8 @@ import (
 //go:embed packs/*.yaml
 var shippedPacks embed.FS
 
-// CostLimit bounds the CEL cost of evaluating any one expression of a pack.
+// CostLimit bounds the CEL cost of one evaluation: every let, check, fact and the
+// amount of one program for one subject together.
 const CostLimit = 1_000_000
 
 // Engine holds the compiled packs. It is immutable after Load and safe for

@@ -14,7 +14,7 @@
 //     and the expression.
 //   - Evaluate is safe for concurrent use, does not modify the profile, decodes each
 //     record it needs at most once per call and only the records the pack reads, and
-//     runs every expression under a CEL cost limit.
+//     runs under a CEL cost limit for the whole evaluation (a *LimitError beyond).
 //   - Results are deterministic: the same profile, program and params always give
 //     the same Result.
 package rules

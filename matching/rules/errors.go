@@ -8,8 +8,9 @@ import (
 
 // Stable error codes, for problem+json at the API boundary.
 const (
-	CodeUnknownProgram = "unknown_program" // → 404
-	CodeInvalidParams  = "invalid_params"  // → 400
+	CodeUnknownProgram = "unknown_program"  // → 404
+	CodeInvalidParams  = "invalid_params"   // → 400
+	CodeLimit          = "evaluation_limit" // → 422
 )
 
 // UnknownProgramError is returned for a program id no loaded pack has. It matches
@@ -43,3 +44,18 @@ func (e *ParamError) Error() string {
 
 // Code returns CodeInvalidParams.
 func (e *ParamError) Code() string { return CodeInvalidParams }
+
+// LimitError is returned when an evaluation exceeds CostLimit: the subject's
+// records are too many for the pack to evaluate within the limit (or a pack
+// expression is pathological). Nothing is signed for it.
+type LimitError struct {
+	Program string
+	Where   string // "check enrolled_active", "fact size", …
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("evaluating %s of %s: exceeds the cost limit of %d", e.Where, e.Program, CostLimit)
+}
+
+// Code returns CodeLimit.
+func (e *LimitError) Code() string { return CodeLimit }

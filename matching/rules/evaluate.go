@@ -2,12 +2,14 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
+	"cel.dev/cel-go/interpreter"
 
 	"github.com/verihub/verihub/contracts"
 	"github.com/verihub/verihub/matching"
@@ -50,8 +52,8 @@ type Evidence = contracts.Evidence
 // Result carries them normalised, defaults filled.
 //
 // Errors: *UnknownProgramError for an unknown program, *ParamError for invalid
-// params or a profile of the wrong subject kind, ctx's error when it ends, and
-// otherwise an error naming the expression that failed at run time (a defect of
+// params or a profile of the wrong subject kind, ctx's error when it ends,
+// *LimitError when the evaluation exceeds CostLimit, and otherwise an error naming the expression that failed at run time (a defect of
 // the pack or a corrupt record).
 func (e *Engine) Evaluate(ctx context.Context, programID string, p *matching.Profile, params map[string]any) (Result, error) {
 	pk, ok := e.packs[programID]
@@ -69,7 +71,11 @@ func (e *Engine) Evaluate(ctx context.Context, programID string, p *matching.Pro
 }
 
 func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[string]any, req []ref.Val) (Result, error) {
-	v := newView(pk, p, req)
+	v, err := newView(pk, p, req)
+	if err != nil {
+		return Result{}, fmt.Errorf("evaluating %s: %w", pk.id, err)
+	}
+	defer v.close()
 	res := Result{Program: pk.id, Params: norm, Checks: make([]CheckResult, 0, len(pk.checks))}
 	if p != nil {
 		res.Subject = p.Subject
@@ -79,9 +85,9 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		out, _, err := c.prg.Eval(v)
+		out, err := v.eval(c.prg)
 		if err != nil {
-			return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+			return Result{}, pk.evalError("check "+c.id, err)
 		}
 		cr, err := checkResult(c.id, out)
 		if err != nil {
@@ -104,9 +110,9 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		res.Decision = Eligible
 	}
 	if res.Decision == Eligible {
-		out, _, err := pk.amount.prg.Eval(v)
+		out, err := v.eval(pk.amount.prg)
 		if err != nil {
-			return Result{}, fmt.Errorf("evaluating amount of %s: %w", pk.id, err)
+			return Result{}, pk.evalError("amount", err)
 		}
 		amt, ok := out.(types.Int)
 		if !ok || amt < 0 {
@@ -115,9 +121,9 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		res.AmountFen = int64(amt)
 		if pk.review != nil {
 			v.amount = amt
-			out, _, err := pk.review.prg.Eval(v)
+			out, err := v.eval(pk.review.prg)
 			if err != nil {
-				return Result{}, fmt.Errorf("evaluating review of %s: %w", pk.id, err)
+				return Result{}, pk.evalError("review", err)
 			}
 			b, ok := out.(types.Bool)
 			if !ok {
@@ -128,9 +134,9 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 	}
 	res.Facts = make(map[string]any, len(pk.facts))
 	for _, f := range pk.facts {
-		out, _, err := f.prg.Eval(v)
+		out, err := v.eval(f.prg)
 		if err != nil {
-			return Result{}, fmt.Errorf("evaluating fact %s of %s: %w", f.name, pk.id, err)
+			return Result{}, pk.evalError("fact "+f.name, err)
 		}
 		if nv, ok := nativeFact(out); ok {
 			res.Facts[f.name] = nv
@@ -146,6 +152,16 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		}
 	}
 	return res, nil
+}
+
+// evalError names where an evaluation failed; exceeding the cost limit is a
+// *LimitError.
+func (pk *pack) evalError(where string, err error) error {
+	var ec interpreter.EvalCancelledError
+	if errors.As(err, &ec) && ec.Cause == interpreter.CostLimitExceeded {
+		return &LimitError{Program: pk.id, Where: where}
+	}
+	return fmt.Errorf("evaluating %s of %s: %w", where, pk.id, err)
 }
 
 // checkResult reads a check's [result, zh, en, evidence] list.

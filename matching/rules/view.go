@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 
+	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -34,18 +35,27 @@ type view struct {
 	key    string // the subject key without its "uscc:"/"person:" prefix
 	req    []ref.Val
 	memo   []ref.Val
-	months map[string]ref.Val
+	months map[int64]ref.Val // by year*100 + month
 	amount ref.Val
 
 	region     string
 	regionDone bool
 	dataYear   int64
+
+	// frame carries one evaluation through every program of the pack, so that
+	// they share a single cost tracker: CostLimit bounds the whole evaluation.
+	frame *interpreter.ExecutionFrame
 }
 
 var _ interpreter.Activation = (*view)(nil)
 
-func newView(pk *pack, p *matching.Profile, req []ref.Val) *view {
+func newView(pk *pack, p *matching.Profile, req []ref.Val) (*view, error) {
 	v := &view{pk: pk, prof: p, req: req, memo: make([]ref.Val, len(pk.slotList))}
+	f, err := interpreter.NewExecutionFrame(v)
+	if err != nil {
+		return nil, err
+	}
+	v.frame = f
 	if p != nil {
 		_, v.key, _ = strings.Cut(p.Subject, ":")
 	}
@@ -54,7 +64,19 @@ func newView(pk *pack, p *matching.Profile, req []ref.Val) *view {
 			v.dataYear = int64(y) - 1
 		}
 	}
-	return v
+	return v, nil
+}
+
+// eval runs one of the pack's programs in this evaluation.
+func (v *view) eval(prg cel.Program) (ref.Val, error) {
+	out, _, err := prg.Eval(v.frame)
+	return out, err
+}
+
+// close returns the evaluation's frame; the view is not used after.
+func (v *view) close() {
+	v.frame.Close()
+	v.frame = nil
 }
 
 // Parent implements interpreter.Activation.
@@ -82,7 +104,7 @@ func (v *view) ResolveName(name string) (any, bool) {
 	case slotParam:
 		val = v.pk.paramList[s.idx].lookup(v.regionCode(), v.dataYear)
 	case slotLet:
-		out, _, err := v.pk.lets[s.idx].prg.Eval(v)
+		out, err := v.eval(v.pk.lets[s.idx].prg)
 		if err != nil {
 			val = types.WrapErr(err)
 		} else {
@@ -168,35 +190,100 @@ func (v *view) list(typ string) ref.Val {
 
 // month returns the si.employer_month of a "YYYY-MM" month, or null.
 func (v *view) month(ym string) ref.Val {
-	if r, ok := v.months[ym]; ok {
+	y, m, ok := parseMonth(ym)
+	if !ok {
+		return types.NullValue
+	}
+	return v.monthOf(y, m)
+}
+
+func parseMonth(s string) (y, m int64, ok bool) {
+	if len(s) != 7 || s[4] != '-' {
+		return 0, 0, false
+	}
+	for i, c := range []byte(s) {
+		if i == 4 {
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+	}
+	y = int64(s[0]-'0')*1000 + int64(s[1]-'0')*100 + int64(s[2]-'0')*10 + int64(s[3]-'0')
+	m = int64(s[5]-'0')*10 + int64(s[6]-'0')
+	return y, m, y >= 1 && m >= 1 && m <= 12
+}
+
+// monthOf returns the si.employer_month of month m of year y, or null; records
+// are looked up and decoded once per evaluation.
+func (v *view) monthOf(y, m int64) ref.Val {
+	k := y*100 + m
+	if r, ok := v.months[k]; ok {
 		return r
 	}
 	var r ref.Val = types.NullValue
 	if v.prof != nil {
-		if e, ok := v.prof.Get(contracts.TypeEmployerMonth, v.key+":"+ym); ok {
+		if e, ok := v.prof.Get(contracts.TypeEmployerMonth, v.key+":"+monthString(y, m)); ok {
 			r = v.decode(e)
 		}
 	}
 	if v.months == nil {
-		v.months = make(map[string]ref.Val, 16)
+		v.months = make(map[int64]ref.Val, 16)
 	}
-	v.months[ym] = r
+	v.months[k] = r
 	return r
 }
 
-func (v *view) year(y int64) ref.Val {
+// yearMonths calls fn for the twelve months of year y in order, stopping at the
+// first error it returns.
+func (v *view) yearMonths(y int64, fn func(m int64, r ref.Val) ref.Val) ref.Val {
 	if y < 1 || y > 9999 {
-		return types.NewErr("months.year(%d): no such year", y)
+		return types.NewErr("months of %d: no such year", y)
 	}
-	out := make([]ref.Val, 12)
 	for m := int64(1); m <= 12; m++ {
-		r := v.month(monthString(y, m))
+		r := v.monthOf(y, m)
 		if types.IsError(r) {
 			return r
 		}
-		out[m-1] = r
+		if err := fn(m, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *view) year(y int64) ref.Val {
+	out := make([]ref.Val, 0, 12)
+	if err := v.yearMonths(y, func(_ int64, r ref.Val) ref.Val { out = append(out, r); return nil }); err != nil {
+		return err
 	}
 	return types.NewRefValList(types.DefaultTypeAdapter, out)
+}
+
+func (v *view) present(y int64) ref.Val {
+	out := make([]ref.Val, 0, 12)
+	if err := v.yearMonths(y, func(_ int64, r ref.Val) ref.Val {
+		if r != types.NullValue {
+			out = append(out, r)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return types.NewRefValList(types.DefaultTypeAdapter, out)
+}
+
+func (v *view) missing(y int64) ref.Val {
+	var out []string
+	if err := v.yearMonths(y, func(m int64, r ref.Val) ref.Val {
+		if r == types.NullValue {
+			out = append(out, monthString(y, m))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return types.NewStringList(types.DefaultTypeAdapter, out)
 }
 
 // regionCode is the enterprise's si.employer region_code, "" when unknown.
