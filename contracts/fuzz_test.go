@@ -201,3 +201,14 @@ func FuzzSchemaAgreement(f *testing.F) {
 }
 
 var hugeExponent = regexp.MustCompile(`[0-9][eE][+-]?[0-9]{4,}`)
+
+// FuzzResultEncoding: the claims encoder writes encoding/json's bytes for any strings.
+func FuzzResultEncoding(f *testing.F) {
+	f.Add("https://hub", "portal", "3.1% <5%", "k", "v\u2028\xff")
+	f.Fuzz(func(t *testing.T, iss, aud, detail, key, val string) {
+		c := ResultClaims{Issuer: iss, Audience: aud, Subject: "s", ID: "j", Program: "p", Decision: DecisionEligible,
+			Params: map[string]any{key: val, "n": int64(len(val))}, Facts: map[string]any{val: []any{key, true}},
+			Checks: []CheckResult{{ID: key, Result: CheckPass, Detail: detail, Evidence: []Evidence{{Type: key, ID: val}}}}}
+		assertEncodingJSON(t, c)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -82,26 +83,64 @@ type resultWire struct {
 // MarshalJSON encodes the claims with iat and exp as NumericDates.
 func (c ResultClaims) MarshalJSON() ([]byte, error) { return c.Encode() }
 
-// Encode returns the claims' JSON (what MarshalJSON returns). Signing calls it
-// directly: json.Marshal of a Marshaler re-scans and compacts its output, a cost the
-// hub would pay on every verification.
+// Encode returns the claims' JSON (what MarshalJSON returns), written without
+// reflection: signing calls it on every verification. Members come in the order of
+// resultWire; the bytes are those json.Marshal(resultWire) gives (a test holds
+// them to it).
 func (c ResultClaims) Encode() ([]byte, error) {
-	aud, err := json.Marshal(c.Audience)
-	if err != nil {
-		return nil, err
+	return c.AppendJSON(make([]byte, 0, 2048))
+}
+
+// AppendJSON appends the claims' JSON (see Encode) to b.
+func (c ResultClaims) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"iss":`...)
+	b = AppendJSONString(b, c.Issuer)
+	b = append(b, `,"aud":`...)
+	b = AppendJSONString(b, c.Audience)
+	b = append(b, `,"sub":`...)
+	b = AppendJSONString(b, c.Subject)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, unixOrZero(c.IssuedAt), 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, unixOrZero(c.ExpiresAt), 10)
+	b = append(b, `,"jti":`...)
+	b = AppendJSONString(b, c.ID)
+	b = append(b, `,"program":`...)
+	b = AppendJSONString(b, c.Program)
+	var err error
+	if len(c.Params) > 0 {
+		b = append(b, `,"params":`...)
+		if b, err = appendMap(b, c.Params); err != nil {
+			return nil, err
+		}
 	}
+	b = append(b, `,"decision":`...)
+	b = AppendJSONString(b, c.Decision)
+	b = append(b, `,"amount_fen":`...)
+	b = strconv.AppendInt(b, c.AmountFen, 10)
+	b = append(b, `,"review_required":`...)
+	b = strconv.AppendBool(b, c.ReviewRequired)
+	b = append(b, `,"checks":`...)
 	checks := c.Checks
 	if checks == nil {
 		checks = []CheckResult{}
 	}
-	w := resultWire{
-		Issuer: c.Issuer, Audience: aud, Subject: c.Subject,
-		IssuedAt: unixOrZero(c.IssuedAt), ExpiresAt: unixOrZero(c.ExpiresAt),
-		ID: c.ID, Program: c.Program, Params: c.Params, Decision: c.Decision,
-		AmountFen: c.AmountFen, ReviewRequired: c.ReviewRequired, Checks: checks,
-		Facts: c.Facts, DataAsOf: c.DataAsOf,
+	if b, err = AppendChecks(b, checks); err != nil {
+		return nil, err
 	}
-	return json.Marshal(w)
+	if len(c.Facts) > 0 {
+		b = append(b, `,"facts":`...)
+		if b, err = appendMap(b, c.Facts); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.DataAsOf) > 0 {
+		b = append(b, `,"data_as_of":`...)
+		if b, err = appendTimes(b, c.DataAsOf); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON decodes claims written by MarshalJSON or by another JWT library.
