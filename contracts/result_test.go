@@ -171,4 +171,3 @@ func (c ResultClaims) encodeReflect() ([]byte, error) {
 	}
 	return json.Marshal(w)
 }
-
