@@ -176,6 +176,8 @@ func TestConfigsRejectMistakes(t *testing.T) {
 		{"unknown rule parameter", "sme_percent: 60", "sme_pct: 60"},
 		{"unknown agency", "agency: tax", "agency: customs"},
 		{"inline-free token missing", "token_env: VERIHUB_TAX_TOKEN", "page_size: 10"},
+		{"profiles served beyond loopback", "  addr: 0.0.0.0:8080", "  addr: 0.0.0.0:8080\n  debug_addr: 0.0.0.0:6060"},
+		{"profiles on a host name", "  addr: 0.0.0.0:8080", "  addr: 0.0.0.0:8080\n  debug_addr: localhost:6060"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +189,9 @@ func TestConfigsRejectMistakes(t *testing.T) {
 				t.Fatal("loaded without error")
 			}
 		})
+	}
+	if _, err := hub.ParseConfig([]byte(strings.Replace(string(base), "  addr: 0.0.0.0:8080", "  addr: 0.0.0.0:8080\n  debug_addr: 127.0.0.1:6060", 1))); err != nil {
+		t.Errorf("a loopback debug_addr: %v", err)
 	}
 }
 

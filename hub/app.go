@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,6 +236,13 @@ func (a *App) Run(ctx context.Context) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(a.listener) }()
+	if a.Config.HTTP.DebugAddr != "" {
+		dbg, err := a.serveDebug(a.Config.HTTP.DebugAddr)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = dbg.Close() }()
+	}
 	a.Log.Info("hub serving", "addr", a.Addr(), "external_url", a.Config.HTTP.ExternalURL,
 		"embedded", a.Config.Bus.IsEmbedded(), "store", a.Config.Store.Kind, "programs", len(a.Engine.Programs()),
 		"connectors", len(a.Config.Connectors))
@@ -268,6 +276,25 @@ func (a *App) Run(ctx context.Context) error {
 		a.Log.Warn("components did not stop within the shutdown timeout")
 	}
 	return runErr
+}
+
+// serveDebug serves net/http/pprof's handlers on addr until the returned server
+// is closed.
+func (a *App) serveDebug(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on http.debug_addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.Log.Warn("serving profiles without authentication", "debug_addr", ln.Addr().String())
+	return srv, nil
 }
 
 // close releases what New opened in shutdown order: the bus (flushing its producer)

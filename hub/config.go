@@ -56,6 +56,10 @@ type HTTPConfig struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ShutdownTimeout bounds the graceful stop (default 20s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// DebugAddr, when set, serves Go's net/http/pprof profiles on this loopback
+	// address (e.g. 127.0.0.1:6060), without authentication: for measuring the
+	// hub under load. Empty (default) serves none.
+	DebugAddr string `yaml:"debug_addr"`
 }
 
 // BusConfig is the Kafka connection. With no brokers the hub starts the embedded
@@ -202,6 +206,15 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("http.addr: %w", err))
+	}
+	if c.HTTP.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.HTTP.DebugAddr)
+		if ip := net.ParseIP(host); err == nil && (ip == nil || !ip.IsLoopback()) {
+			err = fmt.Errorf("%q is not a loopback address (profiles are served without authentication)", host)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("http.debug_addr: %w", err))
+		}
 	}
 	if !c.Bus.IsEmbedded() {
 		if err := c.Bus.Config.WithDefaults().Validate(); err != nil {
