@@ -406,3 +406,22 @@ func TestClientKey(t *testing.T) {
 		t.Fatalf("the public key does not verify the private key's assertion: %v", err)
 	}
 }
+
+func TestDecisionOf(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"token":"a.b.c","decision":"eligible","amount_fen":1}`: "eligible",
+		`{"decision" : "ineligible", "token":"x"}`:               "ineligible",
+		`{"token":"x","decision":"insufficient_data"}`:           "insufficient_data",
+		`{"token":"x","decision":""}`:                            "",
+		`{"token":"x","decision":"el\u0069gible"}`:               "eligible",
+	} {
+		if got, ok := decisionOf([]byte(body)); !ok || got != want {
+			t.Errorf("%s: decision %q (%v), want %q", body, got, ok, want)
+		}
+	}
+	for _, body := range []string{`not json`, `{"token":"x"}`, `{"decision":1}`} {
+		if got, ok := decisionOf([]byte(body)); ok {
+			t.Errorf("%s: decision %q, want none", body, got)
+		}
+	}
+}

@@ -2,7 +2,8 @@
 # loopback ports with a bench portal and admin client, load generated data, wait for
 # the matcher, take medians. Source it; do not run it.
 #
-# Environment: BENCH_DIR (work directory, default a new mktemp dir), GO (default go).
+# Environment: BENCH_DIR (work directory, default a new mktemp dir), GO (default go),
+# BENCH_DEBUG_ADDR (serve the hub's pprof profiles there, e.g. 127.0.0.1:6060).
 
 set -euo pipefail
 
@@ -60,6 +61,7 @@ start_hub() {
 data_dir: $data
 http:
   addr: 127.0.0.1:$port
+  debug_addr: ${BENCH_DEBUG_ADDR:-}
 bus:
   embedded:
     addr: 127.0.0.1:$broker
