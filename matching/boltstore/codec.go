@@ -93,8 +93,21 @@ func encodeRecord(r contracts.Envelope) []byte {
 // decodeRecord rebuilds a record from its key's type and id and its stored value,
 // copying out of the transaction's memory.
 func decodeRecord(typ, id string, v []byte) (contracts.Envelope, error) {
+	r, body, err := decodeHeader(typ, id, v)
+	if err != nil {
+		return r, err
+	}
+	if len(body) > 0 {
+		r.Data = bytes.Clone(body)
+	}
+	return r, nil
+}
+
+// decodeHeader rebuilds a record without its data from a stored value; body is the
+// data, still in the transaction's memory.
+func decodeHeader(typ, id string, v []byte) (r contracts.Envelope, body []byte, err error) {
 	if len(v) < headerLen {
-		return contracts.Envelope{}, fmt.Errorf("decoding %s/%s: %d bytes, want at least %d", typ, id, len(v), headerLen)
+		return contracts.Envelope{}, nil, fmt.Errorf("decoding %s/%s: %d bytes, want at least %d", typ, id, len(v), headerLen)
 	}
 	rev := int64(binary.BigEndian.Uint64(v[0:8]) ^ 1<<63)
 	sec := int64(binary.BigEndian.Uint64(v[8:16]) ^ 1<<63)
@@ -107,21 +120,47 @@ func decodeRecord(typ, id string, v []byte) (contracts.Envelope, error) {
 	} else {
 		asOf = asOf.In(time.FixedZone("", offset))
 	}
-	r := contracts.Envelope{Type: typ, ID: id, Revision: rev, AsOf: asOf, Deleted: flags&flagDeleted != 0}
-	if len(v) > headerLen {
-		r.Data = bytes.Clone(v[headerLen:])
-	}
-	return r, nil
+	r = contracts.Envelope{Type: typ, ID: id, Revision: rev, AsOf: asOf, Deleted: flags&flagDeleted != 0}
+	return r, v[headerLen:], nil
 }
 
-// splitKey returns the type and id of a record key under a known subject prefix.
-func splitKey(k []byte, prefixLen int) (typ, id string, ok bool) {
+// internType returns the record type named by b, without allocating for the types
+// the hub knows.
+func internType(b []byte) string {
+	switch string(b) {
+	case contracts.TypeEmployer:
+		return contracts.TypeEmployer
+	case contracts.TypeEmployerMonth:
+		return contracts.TypeEmployerMonth
+	case contracts.TypePerson:
+		return contracts.TypePerson
+	case contracts.TypeTaxpayer:
+		return contracts.TypeTaxpayer
+	case contracts.TypeCertificate:
+		return contracts.TypeCertificate
+	case contracts.TypePenalty:
+		return contracts.TypePenalty
+	case contracts.TypeRating:
+		return contracts.TypeRating
+	case contracts.TypeListing:
+		return contracts.TypeListing
+	case contracts.TypeAward:
+		return contracts.TypeAward
+	case matching.TypeMemberLink:
+		return matching.TypeMemberLink
+	}
+	return string(b)
+}
+
+// splitKeyBytes returns the type and id of a record key under a known subject
+// prefix.
+func splitKeyBytes(k []byte, prefixLen int) (typ, id []byte, ok bool) {
 	rest := k[prefixLen:]
 	i := bytes.IndexByte(rest, sep)
 	if i < 0 {
-		return "", "", false
+		return nil, nil, false
 	}
-	return string(rest[:i]), string(rest[i+1:]), true
+	return rest[:i], rest[i+1:], true
 }
 
 // kindPrefix is the key prefix of every subject of a kind.

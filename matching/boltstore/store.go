@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -250,23 +251,50 @@ func addCount(b *bolt.Bucket, kind contracts.SubjectKind, n uint64) error {
 // (already on the subject's first record) and leaves the cursor past it.
 func readProfile(c *bolt.Cursor, k, v []byte, prefix []byte) (*matching.Profile, []byte, []byte, error) {
 	p := matching.NewProfile(string(prefix[:len(prefix)-1]))
+	// A first pass sizes the profile: how many records of each type, how many bytes
+	// of ids and of data. The second copies ids and data out of the transaction into
+	// two arenas allocated once (not two allocations per record) and fills maps
+	// allocated at their final size.
+	first := bytes.Clone(k)
+	perType := map[string]int{}
+	idBytes, dataBytes := 0, 0
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		typ, id, ok := splitKey(k, len(prefix))
+		typ, id, ok := splitKeyBytes(k, len(prefix))
 		if !ok {
 			return nil, nil, nil, fmt.Errorf("reading profile %q: malformed key %q", p.Subject, k)
 		}
-		r, err := decodeRecord(typ, id, v)
+		perType[internType(typ)]++
+		idBytes += len(id)
+		if len(v) > headerLen {
+			dataBytes += len(v) - headerLen
+		}
+	}
+	end, endV := k, v
+	for typ, n := range perType {
+		p.Records[typ] = make(map[string]contracts.Envelope, n)
+	}
+	// The arenas never grow (their capacity is exact), so what is sliced out of them
+	// stays put; the id arena's bytes are not written again once an id is taken,
+	// which is what a string over them needs.
+	ids := make([]byte, 0, idBytes)
+	data := make([]byte, 0, dataBytes)
+	for k, v = c.Seek(first); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		typ, id, _ := splitKeyBytes(k, len(prefix))
+		r, body, err := decodeHeader(internType(typ), "", v)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("reading profile %q: %w", p.Subject, err)
 		}
-		byID := p.Records[typ]
-		if byID == nil {
-			byID = map[string]contracts.Envelope{}
-			p.Records[typ] = byID
+		from := len(ids)
+		ids = append(ids, id...)
+		r.ID = unsafe.String(unsafe.SliceData(ids[from:]), len(id))
+		if len(body) > 0 {
+			from := len(data)
+			data = append(data, body...)
+			r.Data = data[from:len(data):len(data)]
 		}
-		byID[id] = r
+		p.Records[r.Type][r.ID] = r
 	}
-	return p, k, v, nil
+	return p, end, endV, nil
 }
 
 // Profile implements matching.Store.
