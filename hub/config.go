@@ -164,6 +164,12 @@ func (c Config) WithDefaults() Config {
 		if c.Bus.Embedded.Addr == "" {
 			c.Bus.Embedded.Addr = embedded.DefaultAddr
 		}
+		if c.Bus.AuditPartitions == 0 {
+			// Every verification waits for its audit write; on one broker and one
+			// disk each partition's batch is a separate fsync, so one partition
+			// batches them best (ordering is per subject either way).
+			c.Bus.AuditPartitions = 1
+		}
 	}
 	if c.Store.Kind == "" {
 		c.Store.Kind = "embedded"

@@ -28,7 +28,8 @@ type Config struct {
 	// DeadLetterPartitions of the dead-letter topic (default 1: one total order,
 	// which keeps listing and replay simple; dead letters are few).
 	DeadLetterPartitions int `yaml:"dead_letter_partitions"`
-	// AuditPartitions of the audit topic (default 3).
+	// AuditPartitions of the audit topic (default 3; 1 with the embedded broker,
+	// where every partition's batch is one more fsync on the same disk).
 	AuditPartitions int `yaml:"audit_partitions"`
 	// ReplicationFactor of created topics (default 1; use 3 on a real cluster).
 	ReplicationFactor int `yaml:"replication_factor"`
