@@ -27,6 +27,10 @@ type Store interface {
 	Apply(ctx context.Context, changes []Change) (ApplyStats, error)
 	// Profile returns one subject's profile, or an error matching contracts.ErrNotFound.
 	Profile(ctx context.Context, subject string) (*Profile, error)
+	// Profiles reads several subjects' profiles at once (one transaction, one round
+	// trip): out[i] is subjects[i]'s profile, nil for a subject the store does not
+	// know. Repeated subjects get the same *Profile; callers must not modify them.
+	Profiles(ctx context.Context, subjects []string) ([]*Profile, error)
 	// Scan calls fn for every profile of a kind, in no particular order, until fn
 	// returns an error (which Scan returns) or the profiles run out.
 	Scan(ctx context.Context, kind contracts.SubjectKind, fn func(*Profile) error) error

@@ -86,6 +86,7 @@ type apiFixture struct {
 	srv      *httptest.Server
 	server   *Server
 	audit    *recordingAudit
+	store    *storetest.Memory
 	prot     *contracts.Protector
 	expected []synthetic.Expected
 	keys     map[string]jwk.Key
@@ -128,7 +129,7 @@ func newAPIFixture(t testing.TB) *apiFixture {
 	store := storetest.NewMemory()
 	loadProfiles(t, dir, prot, store)
 
-	f := &apiFixture{
+	f := &apiFixture{store: store,
 		audit: &recordingAudit{}, prot: prot, expected: readExpected(t, dir),
 		keys:   map[string]jwk.Key{clientAll: newKey(t, "all-1"), clientNarrow: newKey(t, "narrow-1"), clientAdmin: newKey(t, "ops-1")},
 		tokens: map[string]string{},

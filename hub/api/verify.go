@@ -23,9 +23,10 @@ import (
 // MaxBatchItems is the most verifications one batch call may carry.
 const MaxBatchItems = 1000
 
-// Profiles is the read side of the profile store.
+// Profiles is the read side of the profile store (see matching.Store).
 type Profiles interface {
 	Profile(ctx context.Context, subject string) (*matching.Profile, error)
+	Profiles(ctx context.Context, subjects []string) ([]*matching.Profile, error)
 }
 
 // Signer signs result claims.
@@ -137,29 +138,49 @@ func (v *Verifier) now() time.Time {
 // verify evaluates and signs one request for client. It returns the response and
 // the audit event to write; it writes nothing itself.
 func (v *Verifier) verify(ctx context.Context, client auth.Identity, req VerificationRequest) (VerificationResponse, audit.Event, error) {
-	if req.Program == "" {
-		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 400, Code: "invalid_request", Field: "program", Detail: "program is required"}
-	}
-	if !client.HasScope(auth.ScopeVerify(req.Program)) {
-		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 403, Code: "insufficient_scope", Field: "program", Detail: fmt.Sprintf("client may not verify program %q", req.Program)}
-	}
-	subject, err := v.subjectKey(req.Subject)
+	subject, err := v.prepare(client, req)
 	if err != nil {
 		return VerificationResponse{}, audit.Event{}, err
-	}
-	kind, err := v.Engine.SubjectKind(req.Program)
-	if err != nil {
-		return VerificationResponse{}, audit.Event{}, programError(err)
-	}
-	if (kind == contracts.KindPerson) != strings.HasPrefix(subject, "person:") {
-		return VerificationResponse{}, audit.Event{}, &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: fmt.Sprintf("program %s is for %s subjects", req.Program, kind)}
 	}
 	profile, err := v.Profiles.Profile(ctx, subject)
 	switch {
 	case errors.Is(err, contracts.ErrNotFound):
-		profile = matching.NewProfile(subject)
+		profile = nil
 	case err != nil:
 		return VerificationResponse{}, audit.Event{}, fmt.Errorf("reading profile: %w", err)
+	}
+	return v.answer(ctx, client, req, subject, profile)
+}
+
+// prepare checks a request against the client's scopes and the program, and
+// returns the subject's store key.
+func (v *Verifier) prepare(client auth.Identity, req VerificationRequest) (string, error) {
+	if req.Program == "" {
+		return "", &problem.Error{Status: 400, Code: "invalid_request", Field: "program", Detail: "program is required"}
+	}
+	if !client.HasScope(auth.ScopeVerify(req.Program)) {
+		return "", &problem.Error{Status: 403, Code: "insufficient_scope", Field: "program", Detail: fmt.Sprintf("client may not verify program %q", req.Program)}
+	}
+	subject, err := v.subjectKey(req.Subject)
+	if err != nil {
+		return "", err
+	}
+	kind, err := v.Engine.SubjectKind(req.Program)
+	if err != nil {
+		return "", programError(err)
+	}
+	if (kind == contracts.KindPerson) != strings.HasPrefix(subject, "person:") {
+		return "", &problem.Error{Status: 400, Code: "invalid_subject", Field: "subject", Detail: fmt.Sprintf("program %s is for %s subjects", req.Program, kind)}
+	}
+	return subject, nil
+}
+
+// answer evaluates a prepared request over the subject's profile (nil: the hub
+// knows nothing of the subject) and signs the result.
+func (v *Verifier) answer(ctx context.Context, client auth.Identity, req VerificationRequest, subject string,
+	profile *matching.Profile) (VerificationResponse, audit.Event, error) {
+	if profile == nil {
+		profile = matching.NewProfile(subject)
 	}
 	res, err := v.Engine.Evaluate(ctx, req.Program, profile, req.Params)
 	if err != nil {
@@ -259,6 +280,29 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make([]BatchItemResult, len(body.Items))
 	events := make([]audit.Event, len(body.Items))
+	// Every item's subject first, then all their profiles in one read (one
+	// transaction, one Redis round trip), then evaluation and signing in parallel.
+	subjects := make([]string, len(body.Items))
+	var toRead []string
+	for i, item := range body.Items {
+		subject, err := v.prepare(client, item)
+		if err != nil {
+			p := problem.From(err)
+			results[i] = BatchItemResult{Error: &p}
+			continue
+		}
+		subjects[i] = subject
+		toRead = append(toRead, subject)
+	}
+	read, err := v.Profiles.Profiles(r.Context(), toRead)
+	if err != nil {
+		problem.Write(w, fmt.Errorf("reading profiles: %w", err), rid)
+		return
+	}
+	profiles := make(map[string]*matching.Profile, len(toRead))
+	for i, subject := range toRead {
+		profiles[subject] = read[i]
+	}
 	var failed error
 	var mu sync.Mutex
 	work := make(chan int)
@@ -268,7 +312,7 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				resp, ev, err := v.verify(r.Context(), client, body.Items[i])
+				resp, ev, err := v.answer(r.Context(), client, body.Items[i], subjects[i], profiles[subjects[i]])
 				if err != nil {
 					p := problem.From(err)
 					if p.Status >= 500 {
@@ -285,7 +329,9 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	for i := range body.Items {
-		work <- i
+		if subjects[i] != "" {
+			work <- i
+		}
 	}
 	close(work)
 	wg.Wait()

@@ -413,3 +413,38 @@ func TestTokenRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreDownIsUnavailable: with the profile store down, single and batch
+// verifications are 503 unavailable (never a decision over a missing profile), and
+// answer again once it is back.
+func TestStoreDownIsUnavailable(t *testing.T) {
+	f := newAPIFixture(t)
+	ent := f.find(t, "eligible enterprise", func(e synthetic.Expected) bool {
+		return e.Subject.USCC != "" && e.Decision == contracts.DecisionEligible
+	})
+	cases := map[string]struct {
+		path string
+		body any
+	}{
+		"single": {"/v1/verifications", requestOf(ent)},
+		"batch":  {"/v1/verifications:batch", map[string]any{"items": []VerificationRequest{requestOf(ent), requestOf(ent)}}},
+	}
+	f.dependencyDown = true
+	f.store.SetUnavailable(true)
+	for name, c := range cases {
+		res := f.postJSON(t, clientAll, c.path, c.body)
+		if res.status != http.StatusServiceUnavailable || res.problem == nil || res.problem.Code != "unavailable" {
+			t.Errorf("%s with the store down: %d %s, want 503 unavailable", name, res.status, res.body)
+		}
+		if bytes.Contains(res.body, []byte("eyJ")) {
+			t.Errorf("%s with the store down carries a token: %s", name, res.body)
+		}
+	}
+	f.store.SetUnavailable(false)
+	f.dependencyDown = false
+	for name, c := range cases {
+		if res := f.postJSON(t, clientAll, c.path, c.body); res.status != http.StatusOK {
+			t.Errorf("%s with the store back: %d %s", name, res.status, res.body)
+		}
+	}
+}

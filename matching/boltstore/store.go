@@ -320,6 +320,38 @@ func (s *Store) Profile(ctx context.Context, subject string) (*matching.Profile,
 	return p, nil
 }
 
+// Profiles implements matching.Store: one read transaction for them all.
+func (s *Store) Profiles(ctx context.Context, subjects []string) ([]*matching.Profile, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading %d profiles: %w", len(subjects), err)
+	}
+	out := make([]*matching.Profile, len(subjects))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketProfiles).Cursor()
+		seen := make(map[string]*matching.Profile, len(subjects))
+		for i, subject := range subjects {
+			if p, ok := seen[subject]; ok {
+				out[i] = p
+				continue
+			}
+			prefix := subjectPrefix(subject)
+			if k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+				p, _, _, err := readProfile(c, k, v, prefix)
+				if err != nil {
+					return err
+				}
+				out[i] = p
+			}
+			seen[subject] = out[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("reading %d profiles", len(subjects)), err)
+	}
+	return out, nil
+}
+
 // Scan implements matching.Store. It reads cfg.ScanChunk profiles per read
 // transaction and calls fn outside any transaction, so fn may take its time (and
 // may itself use the store); profiles written during the scan may or may not be seen.

@@ -40,6 +40,44 @@ func (s *Store) Profile(ctx context.Context, subject string) (*matching.Profile,
 	return s.decodeProfile(subject, fields)
 }
 
+// Profiles implements matching.Store: one pipelined round trip of HGETALLs (a
+// pipeline per hash slot on a cluster, as go-redis sends them).
+func (s *Store) Profiles(ctx context.Context, subjects []string) ([]*matching.Profile, error) {
+	out := make([]*matching.Profile, len(subjects))
+	first := make(map[string]int, len(subjects)) // subject → index of its first occurrence
+	cmds := make([]*redis.MapStringStringCmd, len(subjects))
+	_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, subject := range subjects {
+			if _, ok := first[subject]; ok {
+				continue
+			}
+			first[subject] = i
+			cmds[i] = pipe.HGetAll(ctx, s.profileKey(subject))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate(fmt.Sprintf("reading %d profiles", len(subjects)), err)
+	}
+	for i, subject := range subjects {
+		j := first[subject]
+		if j != i {
+			out[i] = out[j]
+			continue
+		}
+		fields := cmds[i].Val()
+		if len(fields) == 0 {
+			continue
+		}
+		p, err := s.decodeProfile(subject, fields)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
 func kindOK(kind contracts.SubjectKind) error {
 	if kind != contracts.KindEnterprise && kind != contracts.KindPerson {
 		return fmt.Errorf("subject kind %q: %w", kind, contracts.ErrInvalidRecord)

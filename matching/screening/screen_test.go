@@ -71,6 +71,14 @@ func (s *memStore) Profile(_ context.Context, subject string) (*matching.Profile
 	return s.copyOf(p), nil
 }
 
+func (s *memStore) Profiles(ctx context.Context, subjects []string) ([]*matching.Profile, error) {
+	out := make([]*matching.Profile, len(subjects))
+	for i, subject := range subjects {
+		out[i], _ = s.Profile(ctx, subject)
+	}
+	return out, nil
+}
+
 func (s *memStore) Scan(ctx context.Context, kind contracts.SubjectKind, fn func(*matching.Profile) error) error {
 	s.mu.Lock()
 	keys := make([]string, 0, len(s.profiles))

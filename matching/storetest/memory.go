@@ -137,6 +137,28 @@ func (m *Memory) Profile(ctx context.Context, subject string) (*matching.Profile
 	return cloneProfile(p), nil
 }
 
+// Profiles implements matching.Store.
+func (m *Memory) Profiles(ctx context.Context, subjects []string) ([]*matching.Profile, error) {
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	if err := m.check(ctx); err != nil {
+		return nil, fmt.Errorf("reading %d profiles: %w", len(subjects), err)
+	}
+	out := make([]*matching.Profile, len(subjects))
+	seen := map[string]*matching.Profile{}
+	for i, s := range subjects {
+		if p, ok := seen[s]; ok {
+			out[i] = p
+			continue
+		}
+		if p := m.d.profiles[s]; p != nil {
+			out[i] = cloneProfile(p)
+		}
+		seen[s] = out[i]
+	}
+	return out, nil
+}
+
 // Scan implements matching.Store. fn runs without the store's lock held, on copies.
 func (m *Memory) Scan(ctx context.Context, kind contracts.SubjectKind, fn func(*matching.Profile) error) error {
 	m.d.mu.RLock()

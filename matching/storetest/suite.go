@@ -111,6 +111,31 @@ func assertProfiles(t *testing.T, s matching.Store, want map[string]*matching.Pr
 			t.Errorf("Profile(%q):\n got %s\nwant %s", subject, g, w)
 		}
 	}
+	// Profiles reads the same, in the order asked, with an unknown subject nil.
+	const unknown = "uscc:91310110666007217T"
+	asked := append(append([]string{unknown}, subjects...), subjects...)
+	all, err := s.Profiles(context.Background(), asked)
+	if err != nil {
+		t.Fatalf("Profiles(%d subjects): %v", len(asked), err)
+	}
+	if len(all) != len(asked) {
+		t.Fatalf("Profiles(%d subjects) returned %d", len(asked), len(all))
+	}
+	for i, subject := range asked {
+		if _, known := want[subject]; !known {
+			if all[i] != nil {
+				t.Errorf("Profiles: unknown subject %q got %s", subject, canonical(t, all[i]))
+			}
+			continue
+		}
+		if all[i] == nil {
+			t.Errorf("Profiles: %q missing", subject)
+			continue
+		}
+		if g, w := canonical(t, all[i]), canonical(t, want[subject]); g != w {
+			t.Errorf("Profiles[%d] (%q):\n got %s\nwant %s", i, subject, g, w)
+		}
+	}
 }
 
 func testApplyAndReadBack(t *testing.T, open NewStore) {
@@ -564,6 +589,12 @@ func testNotFound(t *testing.T, open NewStore) {
 			t.Errorf("Profile(%q) = %v, want ErrNotFound", subject, err)
 		}
 	}
+	if ps, err := s.Profiles(ctx, []string{"uscc:91310110666007217T", "person:ffffffffffffffffffffffffffffffff"}); err != nil || len(ps) != 2 || ps[0] != nil || ps[1] != nil {
+		t.Errorf("Profiles of unknown subjects = %v, %v; want two nils", ps, err)
+	}
+	if ps, err := s.Profiles(ctx, nil); err != nil || len(ps) != 0 {
+		t.Errorf("Profiles of none = %v, %v", ps, err)
+	}
 	if _, err := ss.Get(ctx, "no/such/key"); !errors.Is(err, contracts.ErrNotFound) {
 		t.Errorf("Get of an absent key = %v, want ErrNotFound", err)
 	}
@@ -585,6 +616,9 @@ func testCanceledContext(t *testing.T, open NewStore) {
 	}
 	if err := ss.Put(ctx, "k", []byte("v"), 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("Put with a canceled context = %v, want context.Canceled", err)
+	}
+	if _, err := s.Profiles(ctx, []string{subject}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Profiles with a canceled context = %v, want context.Canceled", err)
 	}
 }
 
