@@ -45,6 +45,45 @@ type Verifier struct {
 	Audit     audit.Log
 	Legacy    map[string]bool // allowlisted legacy USCCs
 	Now       func() time.Time
+	// BatchQueue is how many batches may wait while another is computed (default
+	// DefaultBatchQueue); a batch beyond them is refused 503 overloaded.
+	BatchQueue int
+
+	batchOnce sync.Once
+	batchRun  chan struct{} // held by the batch being computed
+	batchWait chan struct{} // a slot per waiting batch
+}
+
+// DefaultBatchQueue is the default Verifier.BatchQueue.
+const DefaultBatchQueue = 8
+
+// admitBatch waits for the turn of a batch: batches are computed one at a time,
+// each with every core, in arrival order, so a batch's profiles (up to a thousand
+// of them) are in memory only while it is computed and concurrent batches finish
+// one after another instead of all slowly. It returns the function that ends the
+// turn, or a 503 overloaded problem when BatchQueue batches already wait.
+func (v *Verifier) admitBatch(ctx context.Context) (func(), error) {
+	v.batchOnce.Do(func() {
+		q := v.BatchQueue
+		if q <= 0 {
+			q = DefaultBatchQueue
+		}
+		v.batchRun = make(chan struct{}, 1)
+		v.batchWait = make(chan struct{}, q)
+	})
+	select {
+	case v.batchWait <- struct{}{}:
+	default:
+		return nil, &problem.Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
+			Detail: "too many batches are waiting; retry later", Header: http.Header{"Retry-After": {"1"}}}
+	}
+	defer func() { <-v.batchWait }()
+	select {
+	case v.batchRun <- struct{}{}:
+		return func() { <-v.batchRun }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the batch's turn: %w", ctx.Err())
+	}
 }
 
 // VerificationRequest is the body of POST /v1/verifications and one batch item.
@@ -278,6 +317,13 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("a batch holds 1 to %d items, got %d", MaxBatchItems, len(body.Items))}, rid)
 		return
 	}
+	done, err := v.admitBatch(r.Context())
+	if err != nil {
+		problem.Write(w, err, rid)
+		return
+	}
+	release := sync.OnceFunc(done)
+	defer release()
 	results := make([]BatchItemResult, len(body.Items))
 	events := make([]audit.Event, len(body.Items))
 	// Every item's subject first, then all their profiles in one read (one
@@ -335,6 +381,8 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	close(work)
 	wg.Wait()
+	// The next batch may compute while this one is audited and written.
+	release()
 	if failed != nil {
 		problem.Write(w, failed, rid)
 		return

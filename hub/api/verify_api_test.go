@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -446,5 +447,44 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 		if res := f.postJSON(t, clientAll, c.path, c.body); res.status != http.StatusOK {
 			t.Errorf("%s with the store back: %d %s", name, res.status, res.body)
 		}
+	}
+}
+
+// TestBatchAdmission: batches compute one at a time; while one does, BatchQueue
+// more wait their turn and any beyond are refused 503 overloaded with Retry-After.
+func TestBatchAdmission(t *testing.T) {
+	f := newAPIFixture(t)
+	v := f.server.Verifier
+	v.BatchQueue = 1
+	ent := f.find(t, "eligible enterprise", func(e synthetic.Expected) bool {
+		return e.Subject.USCC != "" && e.Decision == contracts.DecisionEligible
+	})
+	body := map[string]any{"items": []VerificationRequest{requestOf(ent)}}
+	release, err := v.admitBatch(t.Context()) // as a batch being computed
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dependencyDown = true
+	waiting := make(chan response, 1)
+	go func() { waiting <- f.postJSON(t, clientAll, "/v1/verifications:batch", body) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(v.batchWait) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second batch never queued")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := f.postJSON(t, clientAll, "/v1/verifications:batch", body)
+	if res.status != http.StatusServiceUnavailable || res.problem == nil || res.problem.Code != "overloaded" || res.header.Get("Retry-After") != "1" {
+		t.Fatalf("a batch beyond the queue: %d %s (Retry-After %q), want 503 overloaded", res.status, res.body, res.header.Get("Retry-After"))
+	}
+	release()
+	select {
+	case res := <-waiting:
+		if res.status != http.StatusOK || !bytes.Contains(res.body, []byte(`"token"`)) {
+			t.Fatalf("the queued batch: %d %s", res.status, res.body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the queued batch was not answered after its turn came")
 	}
 }
