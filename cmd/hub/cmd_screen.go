@@ -111,7 +111,10 @@ func screenLocal(ctx context.Context, cfgPath, program string, year int, region 
 		params["year"] = year
 	}
 	n := 0
-	err = screening.Screen(ctx, store, eng, program, params, screening.Filter{RegionPrefix: region}, func(r rules.Result) error {
+	filter := screening.Filter{RegionPrefix: region, OnLimit: func(subject string, le *rules.LimitError) {
+		fmt.Fprintf(os.Stderr, "hub screen: left out %s: %v\n", subject, le)
+	}}
+	err = screening.Screen(ctx, store, eng, program, params, filter, func(r rules.Result) error {
 		n++
 		region, _ := r.Facts["region_code"].(string)
 		return emit(api.Candidate{Subject: r.Subject, Region: region, Decision: r.Decision, AmountFen: r.AmountFen, ReviewRequired: r.ReviewRequired})

@@ -38,6 +38,7 @@ type screeningRun struct {
 	done    chan struct{}
 	at      time.Time
 	results []Candidate
+	skipped []string // subjects left out: their evaluation exceeded the cost limit
 	err     error
 }
 
@@ -60,6 +61,9 @@ type ScreeningSummary struct {
 	TotalAmountFen int64     `json:"total_amount_fen"`
 	ReviewRequired int       `json:"review_required"`
 	DurationMS     int64     `json:"duration_ms"`
+	// Skipped counts subjects left out because their evaluation exceeded the rule
+	// engine's cost limit.
+	Skipped int `json:"skipped"`
 }
 
 func (p *Programs) now() time.Time {
@@ -147,7 +151,7 @@ func (p *Programs) ServeCandidates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"program": id, "params": params, "region": region,
-		"screened_at": run.at, "total": len(run.results), "candidates": page, "next": next})
+		"screened_at": run.at, "total": len(run.results), "candidates": page, "next": next, "skipped": run.skipped})
 }
 
 // screen returns a (possibly cached) screening run, running it if needed.
@@ -191,7 +195,11 @@ func (p *Programs) run(run *screeningRun, program string, params map[string]any,
 	var out []Candidate
 	var total int64
 	review := 0
-	err := screening.Screen(context.Background(), p.Store, p.Engine, program, params, screening.Filter{RegionPrefix: region},
+	var skipped []string
+	filter := screening.Filter{RegionPrefix: region, OnLimit: func(subject string, _ *rules.LimitError) {
+		skipped = append(skipped, subject)
+	}}
+	err := screening.Screen(context.Background(), p.Store, p.Engine, program, params, filter,
 		func(res rules.Result) error {
 			out = append(out, Candidate{Subject: res.Subject, Region: regionFact(res), Decision: res.Decision,
 				AmountFen: res.AmountFen, ReviewRequired: res.ReviewRequired, Facts: res.Facts})
@@ -202,11 +210,15 @@ func (p *Programs) run(run *screeningRun, program string, params map[string]any,
 			return nil
 		})
 	sort.Slice(out, func(i, j int) bool { return out[i].Subject < out[j].Subject })
-	run.results, run.err, run.at = out, err, p.now().UTC()
+	if skipped == nil {
+		skipped = []string{}
+	}
+	sort.Strings(skipped)
+	run.results, run.skipped, run.err, run.at = out, skipped, err, p.now().UTC()
 	if err == nil {
 		p.mu.Lock()
 		p.last[program] = ScreeningSummary{Program: program, Params: key, At: run.at, Candidates: len(out),
-			TotalAmountFen: total, ReviewRequired: review, DurationMS: time.Since(start).Milliseconds()}
+			TotalAmountFen: total, ReviewRequired: review, DurationMS: time.Since(start).Milliseconds(), Skipped: len(skipped)}
 		p.mu.Unlock()
 	}
 }

@@ -58,6 +58,7 @@ type candidatesPage struct {
 	Total      int         `json:"total"`
 	Next       string      `json:"next"`
 	Candidates []Candidate `json:"candidates"`
+	Skipped    []string    `json:"skipped"`
 }
 
 func TestCandidatesPaging(t *testing.T) {
@@ -93,6 +94,9 @@ func TestCandidatesPaging(t *testing.T) {
 				pages++
 				if page.Total != len(want) || page.Program != program {
 					t.Fatalf("page %d: program %s total %d, want %s %d", pages, page.Program, page.Total, program, len(want))
+				}
+				if page.Skipped == nil || len(page.Skipped) != 0 {
+					t.Fatalf("page %d: skipped %v, want an empty list", pages, page.Skipped)
 				}
 				if len(page.Candidates) > limit || (page.Next != "" && len(page.Candidates) != limit) {
 					t.Fatalf("page %d: %d candidates for limit %d, next %q", pages, len(page.Candidates), limit, page.Next)

@@ -12,6 +12,7 @@ package screening
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -32,6 +33,11 @@ type Filter struct {
 	RegionPrefix string
 	// IncludeIneligible emits every result, not only eligible ones.
 	IncludeIneligible bool
+	// OnLimit, when set, is told of each subject whose evaluation exceeds the rule
+	// engine's cost limit (one call at a time); the subject is left out and the
+	// screening goes on. Without it such a subject stops the screening with the
+	// *rules.LimitError.
+	OnLimit func(subject string, err *rules.LimitError)
 }
 
 // window bounds the profiles in flight per worker.
@@ -98,12 +104,21 @@ func Screen(ctx context.Context, store matching.Store, eng *rules.Engine, progra
 		return nil
 	})
 	var wg sync.WaitGroup
+	var limitMu sync.Mutex
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		g.Go(func() error {
 			defer wg.Done()
 			for j := range jobs {
 				r, err := eng.Evaluate(gctx, programID, j.p, params)
+				var le *rules.LimitError
+				if errors.As(err, &le) && filter.OnLimit != nil {
+					limitMu.Lock()
+					filter.OnLimit(j.p.Subject, le)
+					limitMu.Unlock()
+					// An empty result keeps the window's sequence; it is not emitted.
+					r, err = rules.Result{}, nil
+				}
 				if err != nil {
 					return fmt.Errorf("screening %s for %s: %w", j.p.Subject, programID, err)
 				}
@@ -134,7 +149,7 @@ func Screen(ctx context.Context, store matching.Store, eng *rules.Engine, progra
 				delete(pending, next)
 				next++
 				<-slots
-				if r.Decision != rules.Eligible && !filter.IncludeIneligible {
+				if r.Decision == "" || (r.Decision != rules.Eligible && !filter.IncludeIneligible) {
 					continue
 				}
 				if err := emit(r); err != nil {

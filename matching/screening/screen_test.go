@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -297,4 +300,49 @@ func (s *sharedStore) Scan(ctx context.Context, kind contracts.SubjectKind, fn f
 		}
 	}
 	return ctx.Err()
+}
+
+// TestScreenSkipsSubjectsOverTheCostLimit: with OnLimit set, a subject whose
+// evaluation exceeds the cost limit is reported and left out, and the others are
+// still screened; without it the screening stops with the *rules.LimitError.
+func TestScreenSkipsSubjectsOverTheCostLimit(t *testing.T) {
+	src, err := os.ReadFile("../rules/packs/jrr-2019.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{"jrr-2019.yaml": {Data: []byte(strings.Replace(string(src), "facts:\n",
+		"facts:\n  - {name: t_pairs, expr: 'listings.all(a, listings.all(b, a.listing_id != \"\" && b.listing_id != \"\"))'}\n", 1))}}
+	eng, err := rules.LoadFS(fsys, rules.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := fixture(t)
+	heavy := uscc(7)
+	var changes []matching.Change
+	for i := range 2000 {
+		id := fmt.Sprintf("L%04d", i)
+		put(&changes, "uscc:"+heavy, contracts.TypeListing, id, contracts.Listing{ListingID: id, SubjectUSCC: heavy,
+			ListType: "wage_arrears", Authority: "x", ListedOn: "2015-01-01", RemovedOn: "2016-01-01"})
+	}
+	if _, err := s.Apply(context.Background(), changes); err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	var got []string
+	err = Screen(context.Background(), s, eng, "jrr-2019", nil, Filter{IncludeIneligible: true,
+		OnLimit: func(subject string, le *rules.LimitError) { skipped = append(skipped, subject+" "+le.Where) }},
+		func(r rules.Result) error { got = append(got, r.Subject); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(skipped, ",") != "uscc:"+heavy+" fact t_pairs" {
+		t.Errorf("skipped %v, want the heavy subject", skipped)
+	}
+	if len(got) != 39 || slices.Contains(got, "uscc:"+heavy) {
+		t.Errorf("emitted %d results (heavy one included: %v), want the other 39", len(got), slices.Contains(got, "uscc:"+heavy))
+	}
+	var le *rules.LimitError
+	if err := Screen(context.Background(), s, eng, "jrr-2019", nil, Filter{}, func(rules.Result) error { return nil }); !errors.As(err, &le) {
+		t.Errorf("without OnLimit: %v, want the *rules.LimitError", err)
+	}
 }
