@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/verihub/verihub/contracts"
@@ -48,14 +49,30 @@ type Verifier struct {
 	// BatchQueue is how many batches may wait while another is computed (default
 	// DefaultBatchQueue); a batch beyond them is refused 503 overloaded.
 	BatchQueue int
+	// MaxInFlight bounds the single verifications answered at once (default
+	// DefaultMaxInFlight); one beyond is refused 503 overloaded, so that an
+	// overload shows as refusals a client can retry rather than as every answer
+	// slowing down without limit.
+	MaxInFlight int
+
+	inFlight atomic.Int64
 
 	batchOnce sync.Once
 	batchRun  chan struct{} // held by the batch being computed
 	batchWait chan struct{} // a slot per waiting batch
 }
 
-// DefaultBatchQueue is the default Verifier.BatchQueue.
-const DefaultBatchQueue = 8
+// Defaults of the Verifier's admission limits.
+const (
+	DefaultBatchQueue  = 8
+	DefaultMaxInFlight = 512
+)
+
+// overloaded is the refusal of work beyond an admission limit.
+func overloaded(detail string) error {
+	return &problem.Error{Status: http.StatusServiceUnavailable, Code: "overloaded", Detail: detail,
+		Header: http.Header{"Retry-After": {"1"}}}
+}
 
 // admitBatch waits for the turn of a batch: batches are computed one at a time,
 // each with every core, in arrival order, so a batch's profiles (up to a thousand
@@ -74,8 +91,7 @@ func (v *Verifier) admitBatch(ctx context.Context) (func(), error) {
 	select {
 	case v.batchWait <- struct{}{}:
 	default:
-		return nil, &problem.Error{Status: http.StatusServiceUnavailable, Code: "overloaded",
-			Detail: "too many batches are waiting; retry later", Header: http.Header{"Retry-After": {"1"}}}
+		return nil, overloaded("too many batches are waiting; retry later")
 	}
 	defer func() { <-v.batchWait }()
 	select {
@@ -266,6 +282,16 @@ func (v *Verifier) ServeVerification(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, &problem.Error{Status: 401, Code: "missing_token", Detail: "bearer token required"}, rid)
 		return
 	}
+	limit := int64(v.MaxInFlight)
+	if limit <= 0 {
+		limit = DefaultMaxInFlight
+	}
+	if v.inFlight.Add(1) > limit {
+		v.inFlight.Add(-1)
+		problem.Write(w, overloaded("too many verifications in progress; retry later"), rid)
+		return
+	}
+	defer v.inFlight.Add(-1)
 	var req VerificationRequest
 	if err := decodeJSON(r, &req); err != nil {
 		problem.Write(w, err, rid)

@@ -488,3 +488,28 @@ func TestBatchAdmission(t *testing.T) {
 		t.Fatal("the queued batch was not answered after its turn came")
 	}
 }
+
+// TestVerificationAdmission: beyond MaxInFlight verifications in progress, one more
+// is refused 503 overloaded with Retry-After, and is answered once there is room.
+func TestVerificationAdmission(t *testing.T) {
+	f := newAPIFixture(t)
+	v := f.server.Verifier
+	v.MaxInFlight = 2
+	ent := f.find(t, "eligible enterprise", func(e synthetic.Expected) bool {
+		return e.Subject.USCC != "" && e.Decision == contracts.DecisionEligible
+	})
+	v.inFlight.Add(2) // two verifications in progress
+	f.dependencyDown = true
+	res := f.postJSON(t, clientAll, "/v1/verifications", requestOf(ent))
+	if res.status != http.StatusServiceUnavailable || res.problem == nil || res.problem.Code != "overloaded" || res.header.Get("Retry-After") != "1" {
+		t.Fatalf("beyond the limit: %d %s (Retry-After %q), want 503 overloaded", res.status, res.body, res.header.Get("Retry-After"))
+	}
+	v.inFlight.Add(-1)
+	f.dependencyDown = false
+	if res := f.postJSON(t, clientAll, "/v1/verifications", requestOf(ent)); res.status != http.StatusOK {
+		t.Fatalf("with room: %d %s", res.status, res.body)
+	}
+	if n := v.inFlight.Load(); n != 1 {
+		t.Errorf("%d in flight after the answer, want the 1 the test holds", n)
+	}
+}
