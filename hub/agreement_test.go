@@ -50,7 +50,7 @@ func TestPacksAgreeWithOracle(t *testing.T) {
 	sc.Buffer(make([]byte, 0, 1<<20), 1<<22)
 	perPack := map[string][2]int{} // program → {agree, total}
 	decisions := map[string]map[string]int{}
-	mismatches := 0
+	mismatches, leanMismatches := 0, 0
 	for sc.Scan() {
 		var want synthetic.ExpectedChecks
 		if err := json.Unmarshal(sc.Bytes(), &want); err != nil {
@@ -69,6 +69,17 @@ func TestPacksAgreeWithOracle(t *testing.T) {
 		got, err := eng.Evaluate(context.Background(), want.Program, p, params)
 		if err != nil {
 			t.Fatalf("%s %s: %v", want.Program, subject, err)
+		}
+		// Decide (what screening uses) must reach the same decision, check by check.
+		lean, err := eng.Decide(context.Background(), want.Program, p, params)
+		if err != nil {
+			t.Fatalf("%s %s: Decide: %v", want.Program, subject, err)
+		}
+		if d := decideDiff(got, lean); d != "" {
+			leanMismatches++
+			if leanMismatches <= 5 {
+				t.Errorf("%s %s: Decide differs from Evaluate: %s", want.Program, maskSubject(want), d)
+			}
 		}
 		if decisions[want.Program] == nil {
 			decisions[want.Program] = map[string]int{}
@@ -111,6 +122,29 @@ func TestPacksAgreeWithOracle(t *testing.T) {
 	if mismatches > 0 {
 		t.Errorf("%d lines disagree with the oracle", mismatches)
 	}
+	if leanMismatches > 0 {
+		t.Errorf("%d lines where Decide differs from Evaluate", leanMismatches)
+	}
+}
+
+// decideDiff says how a Decide result differs from Evaluate's, "" when it does not.
+func decideDiff(full, lean rules.Result) string {
+	if full.Decision != lean.Decision || full.AmountFen != lean.AmountFen || full.ReviewRequired != lean.ReviewRequired {
+		return fmt.Sprintf("%s %d %v, Evaluate %s %d %v", lean.Decision, lean.AmountFen, lean.ReviewRequired,
+			full.Decision, full.AmountFen, full.ReviewRequired)
+	}
+	if len(full.Checks) != len(lean.Checks) {
+		return fmt.Sprintf("%d checks, Evaluate %d", len(lean.Checks), len(full.Checks))
+	}
+	for i, c := range full.Checks {
+		if lean.Checks[i].ID != c.ID || lean.Checks[i].Result != c.Result {
+			return fmt.Sprintf("check %s %s, Evaluate %s", c.ID, lean.Checks[i].Result, c.Result)
+		}
+	}
+	if fmt.Sprint(full.Facts) != fmt.Sprint(lean.Facts) {
+		return fmt.Sprintf("facts %v, Evaluate %v", lean.Facts, full.Facts)
+	}
+	return ""
 }
 
 func maskSubject(e synthetic.ExpectedChecks) string {

@@ -59,7 +59,8 @@ type compiled struct {
 type check struct {
 	id    string
 	title Text
-	prg   cel.Program
+	prg   cel.Program // [result, detail_zh, detail_en, evidence]
+	lean  cel.Program // the result alone, for Decide
 }
 
 // Load compiles the shipped packs with configuration overrides. A pack that does
@@ -308,7 +309,32 @@ func compileCheck(env *cel.Env, c checkSpec) (*check, error) {
 	if err != nil {
 		return nil, fmt.Errorf("combined expression %q: %w", src, err)
 	}
-	return &check{id: c.ID, title: c.Title, prg: prg}, nil
+	leanSrc := leanCheck(c)
+	lean, err := compileExpr(env, leanSrc, cel.StringType)
+	if err != nil {
+		return nil, fmt.Errorf("result expression %q: %w", leanSrc, err)
+	}
+	return &check{id: c.ID, title: c.Title, prg: prg, lean: lean}, nil
+}
+
+// leanCheck is a check's result alone: the result of the first case that holds,
+// "" when none does, without the texts and evidence.
+func leanCheck(c checkSpec) string {
+	var b strings.Builder
+	closeParens := 0
+	for i, k := range c.Cases {
+		if k.When == "" {
+			b.WriteString(strconv.Quote(k.Result))
+			break
+		}
+		fmt.Fprintf(&b, "(%s) ? %s : (", k.When, strconv.Quote(k.Result))
+		closeParens++
+		if i == len(c.Cases)-1 {
+			b.WriteString(`""`)
+		}
+	}
+	b.WriteString(strings.Repeat(")", closeParens))
+	return b.String()
 }
 
 // template turns "text {expr} text" into a CEL string expression: the pieces,

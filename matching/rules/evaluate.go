@@ -67,10 +67,31 @@ func (e *Engine) Evaluate(ctx context.Context, programID string, p *matching.Pro
 	if err != nil {
 		return Result{}, err
 	}
-	return pk.evaluate(ctx, p, norm, req)
+	return pk.evaluate(ctx, p, norm, req, false)
 }
 
-func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[string]any, req []ref.Val) (Result, error) {
+// Decide is Evaluate without what only a signed result carries: each check comes
+// back with its id and result but no detail and no evidence, and DataAsOf is
+// empty. Decision, amount, review flag and facts are Evaluate's (the load-time
+// self-test and a test over generated data hold the two to that). Screening,
+// which lists candidates and signs nothing, uses it: the texts and evidence are
+// a large part of an evaluation's cost.
+func (e *Engine) Decide(ctx context.Context, programID string, p *matching.Profile, params map[string]any) (Result, error) {
+	pk, ok := e.packs[programID]
+	if !ok {
+		return Result{}, &UnknownProgramError{Program: programID}
+	}
+	if p != nil && p.Subject != "" && p.Kind() != pk.kind {
+		return Result{}, &ParamError{Program: programID, Field: "subject", Reason: fmt.Sprintf("program is for %s subjects", pk.kind)}
+	}
+	norm, req, err := pk.normalise(params)
+	if err != nil {
+		return Result{}, err
+	}
+	return pk.evaluate(ctx, p, norm, req, true)
+}
+
+func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[string]any, req []ref.Val, lean bool) (Result, error) {
 	v, err := newView(pk, p, req)
 	if err != nil {
 		return Result{}, fmt.Errorf("evaluating %s: %w", pk.id, err)
@@ -85,13 +106,23 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		out, err := v.eval(c.prg)
-		if err != nil {
-			return Result{}, pk.evalError("check "+c.id, err)
-		}
-		cr, err := checkResult(c.id, out)
-		if err != nil {
-			return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+		var cr CheckResult
+		if lean {
+			out, err := v.eval(c.lean)
+			if err != nil {
+				return Result{}, pk.evalError("check "+c.id, err)
+			}
+			if cr, err = leanResult(c.id, out); err != nil {
+				return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+			}
+		} else {
+			out, err := v.eval(c.prg)
+			if err != nil {
+				return Result{}, pk.evalError("check "+c.id, err)
+			}
+			if cr, err = checkResult(c.id, out); err != nil {
+				return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
+			}
 		}
 		switch cr.Result {
 		case Fail:
@@ -162,6 +193,18 @@ func (pk *pack) evalError(where string, err error) error {
 		return &LimitError{Program: pk.id, Where: where}
 	}
 	return fmt.Errorf("evaluating %s of %s: %w", where, pk.id, err)
+}
+
+// leanResult reads a check's result alone.
+func leanResult(id string, out ref.Val) (CheckResult, error) {
+	r, _ := out.(types.String)
+	switch string(r) {
+	case Pass, Fail, Unknown:
+		return CheckResult{ID: id, Result: string(r)}, nil
+	case "":
+		return CheckResult{}, fmt.Errorf("no case of the check holds")
+	}
+	return CheckResult{}, fmt.Errorf("result %q is not pass, fail or unknown", string(r))
 }
 
 // checkResult reads a check's [result, zh, en, evidence] list.
@@ -261,10 +304,39 @@ func (e *Engine) selfTest() error {
 				if err != nil {
 					return fmt.Errorf("pack %s: self-test params %v: %w", id, params, err)
 				}
-				if _, err := pk.evaluate(ctx, s.profile, norm, req); err != nil {
+				full, err := pk.evaluate(ctx, s.profile, norm, req, false)
+				if err != nil {
+					return fmt.Errorf("pack %s: self-test on the %s sample with %v: %w", id, s.name, norm, err)
+				}
+				lean, err := pk.evaluate(ctx, s.profile, norm, req, true)
+				if err != nil {
+					return fmt.Errorf("pack %s: self-test (results only) on the %s sample with %v: %w", id, s.name, norm, err)
+				}
+				if err := sameDecision(full, lean); err != nil {
 					return fmt.Errorf("pack %s: self-test on the %s sample with %v: %w", id, s.name, norm, err)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// sameDecision reports how a Decide result differs from the Evaluate result of the
+// same evaluation, if it does.
+func sameDecision(full, lean Result) error {
+	if full.Decision != lean.Decision || full.AmountFen != lean.AmountFen || full.ReviewRequired != lean.ReviewRequired ||
+		len(full.Checks) != len(lean.Checks) || len(full.Facts) != len(lean.Facts) {
+		return fmt.Errorf("results only: %s %d %v, full: %s %d %v", lean.Decision, lean.AmountFen, lean.ReviewRequired,
+			full.Decision, full.AmountFen, full.ReviewRequired)
+	}
+	for i, c := range full.Checks {
+		if lean.Checks[i].ID != c.ID || lean.Checks[i].Result != c.Result {
+			return fmt.Errorf("check %s: results only %s, full %s", c.ID, lean.Checks[i].Result, c.Result)
+		}
+	}
+	for k, v := range full.Facts {
+		if fmt.Sprint(lean.Facts[k]) != fmt.Sprint(v) {
+			return fmt.Errorf("fact %s: results only %v, full %v", k, lean.Facts[k], v)
 		}
 	}
 	return nil
