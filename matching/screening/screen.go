@@ -45,7 +45,9 @@ const window = 64
 
 // Screen evaluates programID with params for every profile of the program's
 // subject kind in store that passes filter, and calls emit for each eligible
-// result (every result with IncludeIneligible), in Scan order. emit is called
+// result (every result with IncludeIneligible), in Scan order. Results come from
+// rules.Engine.Decide: decision, amount, review flag, facts and each check's
+// result, without the checks' texts and evidence (a screening signs nothing). emit is called
 // from one goroutine at a time; an error from it stops the screening and is
 // returned. Invalid params or an unknown program are reported before any
 // profile is read, as the *rules.ParamError or *rules.UnknownProgramError that
@@ -110,7 +112,7 @@ func Screen(ctx context.Context, store matching.Store, eng *rules.Engine, progra
 		g.Go(func() error {
 			defer wg.Done()
 			for j := range jobs {
-				r, err := eng.Evaluate(gctx, programID, j.p, params)
+				r, err := eng.Decide(gctx, programID, j.p, params)
 				var le *rules.LimitError
 				if errors.As(err, &le) && filter.OnLimit != nil {
 					limitMu.Lock()
