@@ -55,10 +55,13 @@ func runScreen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	start := time.Now()
 	var n int
 	var err error
+	skipped := func(subject string) {
+		fmt.Fprintf(stderr, "hub screen: left out %s: evaluating it exceeds the rule engine's cost limit\n", subject)
+	}
 	if *hubURL != "" {
-		n, err = screenRemote(ctx, *hubURL, *keyFile, *program, *year, *region, emit)
+		n, err = screenRemote(ctx, *hubURL, *keyFile, *program, *year, *region, emit, skipped)
 	} else {
-		n, err = screenLocal(ctx, *cfgPath, *program, *year, *region, emit)
+		n, err = screenLocal(ctx, *cfgPath, *program, *year, *region, emit, skipped)
 	}
 	if err != nil {
 		return err
@@ -81,7 +84,8 @@ func candidateWriter(w io.Writer, format string) (func(api.Candidate) error, fun
 	}, cw.Flush
 }
 
-func screenLocal(ctx context.Context, cfgPath, program string, year int, region string, emit func(api.Candidate) error) (int, error) {
+func screenLocal(ctx context.Context, cfgPath, program string, year int, region string, emit func(api.Candidate) error,
+	skipped func(subject string)) (int, error) {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return 0, err
@@ -111,9 +115,7 @@ func screenLocal(ctx context.Context, cfgPath, program string, year int, region 
 		params["year"] = year
 	}
 	n := 0
-	filter := screening.Filter{RegionPrefix: region, OnLimit: func(subject string, le *rules.LimitError) {
-		fmt.Fprintf(os.Stderr, "hub screen: left out %s: %v\n", subject, le)
-	}}
+	filter := screening.Filter{RegionPrefix: region, OnLimit: func(subject string, _ *rules.LimitError) { skipped(subject) }}
 	err = screening.Screen(ctx, store, eng, program, params, filter, func(r rules.Result) error {
 		n++
 		region, _ := r.Facts["region_code"].(string)
@@ -122,7 +124,8 @@ func screenLocal(ctx context.Context, cfgPath, program string, year int, region 
 	return n, err
 }
 
-func screenRemote(ctx context.Context, hubURL, keyFile, program string, year int, region string, emit func(api.Candidate) error) (int, error) {
+func screenRemote(ctx context.Context, hubURL, keyFile, program string, year int, region string, emit func(api.Candidate) error,
+	skipped func(subject string)) (int, error) {
 	if keyFile == "" {
 		return 0, fmt.Errorf("%w: --url needs --key", errUsage)
 	}
@@ -171,9 +174,15 @@ func screenRemote(ctx context.Context, hubURL, keyFile, program string, year int
 		var page struct {
 			Candidates []api.Candidate `json:"candidates"`
 			Next       string          `json:"next"`
+			Skipped    []string        `json:"skipped"`
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
 			return n, err
+		}
+		if cursor == "" { // every page lists the same skipped subjects
+			for _, s := range page.Skipped {
+				skipped(s)
+			}
 		}
 		for _, c := range page.Candidates {
 			if err := emit(c); err != nil {
