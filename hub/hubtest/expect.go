@@ -119,6 +119,20 @@ func (f *Folder) AddReader(agency string, r io.Reader) error {
 // Len is the number of profiles.
 func (f *Folder) Len() int { return len(f.profiles) }
 
+// ApplyTo writes the folded profiles into store, as the matcher would have.
+func (f *Folder) ApplyTo(ctx context.Context, store matching.Store) error {
+	var changes []matching.Change
+	for subject, p := range f.profiles {
+		for _, byID := range p.Records {
+			for _, rec := range byID {
+				changes = append(changes, matching.Change{Subject: subject, Record: rec})
+			}
+		}
+	}
+	_, err := store.Apply(ctx, changes)
+	return err
+}
+
 // Canonical returns the profiles as matching.WriteCanonical writes them: one
 // matching.CanonicalJSON line per profile, sorted by subject.
 func (f *Folder) Canonical() ([]byte, error) {
