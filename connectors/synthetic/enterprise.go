@@ -36,10 +36,12 @@ type firmPenalty struct {
 	tomb    bool
 }
 
-type firmAward struct {
+// plannedAward is a grant.award of a firm or a person with how it appears in the
+// data.
+type plannedAward struct {
 	a       contracts.Award
 	revoked bool // granted at first, revoked by a later version
-	tomb    bool
+	tomb    bool // published, then deleted
 }
 
 // firm is the generator's plan of one enterprise. Records are written from it; the
@@ -73,7 +75,7 @@ type firm struct {
 	staleByRev   bool // the winning si.employer version is the older snapshot
 	listings     []firmListing
 	penalties    []firmPenalty
-	awards       []firmAward
+	awards       []plannedAward
 	clean        bool // planted: no random anomalies
 	sizeAt       int  // month whose headcount gives a planted firm its size
 }
@@ -355,7 +357,7 @@ func (f *firm) addPenalty(r *rand.Rand, decided time.Time, severity string, revo
 	return &f.penalties[len(f.penalties)-1]
 }
 
-func (f *firm) addAward(r *rand.Rand, program string, year int, revoked bool) *firmAward {
+func (f *firm) addAward(r *rand.Rand, program string, year int, revoked bool) *plannedAward {
 	a := contracts.Award{
 		GrantID:   fmt.Sprintf("WG%d%07d%02d", year, f.idx, len(f.awards)),
 		Program:   program,
@@ -364,7 +366,7 @@ func (f *firm) addAward(r *rand.Rand, program string, year int, revoked bool) *f
 		GrantedOn: dateString(day(year, 7+r.IntN(5), 1+r.IntN(28))),
 		Status:    "granted",
 	}
-	f.awards = append(f.awards, firmAward{a: a, revoked: revoked})
+	f.awards = append(f.awards, plannedAward{a: a, revoked: revoked})
 	return &f.awards[len(f.awards)-1]
 }
 
@@ -590,19 +592,25 @@ func (f *firm) emit(b *batch, r *rand.Rand) {
 		}
 	}
 	for _, fa := range f.awards {
-		a := fa.a
-		granted, _ := time.Parse(time.DateOnly, a.GrantedOn)
-		asOf := at(r, granted)
-		switch {
-		case fa.tomb:
-			b.tombstoned(contracts.TypeAward, a.GrantID, 0, asOf, a)
-		case fa.revoked:
-			rv := a
-			rv.Status = "revoked"
-			b.history(version(contracts.TypeAward, a.GrantID, 0, asOf, a, false),
-				version(contracts.TypeAward, a.GrantID, 1, asOf.AddDate(0, 2, 0), rv, false))
-		default:
-			b.put(contracts.TypeAward, a.GrantID, 0, asOf, a, nil)
-		}
+		b.award(r, fa, 2)
+	}
+}
+
+// award writes a planned award: as granted, or granted and then revoked
+// revokeAfter months later, or granted and then deleted.
+func (b *batch) award(r *rand.Rand, pa plannedAward, revokeAfter int) {
+	a := pa.a
+	granted, _ := time.Parse(time.DateOnly, a.GrantedOn)
+	asOf := at(r, granted)
+	switch {
+	case pa.tomb:
+		b.tombstoned(contracts.TypeAward, a.GrantID, 0, asOf, a)
+	case pa.revoked:
+		rv := a
+		rv.Status = "revoked"
+		b.history(version(contracts.TypeAward, a.GrantID, 0, asOf, a, false),
+			version(contracts.TypeAward, a.GrantID, 1, asOf.AddDate(0, revokeAfter, 0), rv, false))
+	default:
+		b.put(contracts.TypeAward, a.GrantID, 0, asOf, a, nil)
 	}
 }

@@ -18,12 +18,6 @@ type workerCert struct {
 	appDate  string
 }
 
-type workerAward struct {
-	a       contracts.Award
-	revoked bool
-	tomb    bool
-}
-
 // application is one skill-subsidy request expected.ndjson answers.
 type application struct {
 	certNo, date string
@@ -41,7 +35,7 @@ type worker struct {
 	noPerson bool
 	tombP    bool
 	certs    []workerCert
-	awards   []workerAward
+	awards   []plannedAward
 	listings []contracts.Listing
 	apps     []application
 }
@@ -251,7 +245,7 @@ func skillProgram(t time.Time) string {
 	return packSUS2017
 }
 
-func (w *worker) addAward(occ string, level int64, granted time.Time, revoked bool) *workerAward {
+func (w *worker) addAward(occ string, level int64, granted time.Time, revoked bool) *plannedAward {
 	a := contracts.Award{
 		GrantID:         fmt.Sprintf("JN%d%08d%02d", granted.Year(), w.idx, len(w.awards)),
 		Program:         skillProgram(granted),
@@ -267,7 +261,7 @@ func (w *worker) addAward(occ string, level int64, granted time.Time, revoked bo
 	if a.AmountFen == 0 {
 		a.AmountFen = 100000
 	}
-	w.awards = append(w.awards, workerAward{a: a, revoked: revoked})
+	w.awards = append(w.awards, plannedAward{a: a, revoked: revoked})
 	return &w.awards[len(w.awards)-1]
 }
 
@@ -323,19 +317,6 @@ func (w *worker) emit(b *batch, r *rand.Rand) {
 		b.put(contracts.TypeListing, l.ListingID, 0, at(r, listed.AddDate(0, 0, 3)), l, nil)
 	}
 	for _, wa := range w.awards {
-		a := wa.a
-		granted, _ := time.Parse(time.DateOnly, a.GrantedOn)
-		asOf := at(r, granted)
-		switch {
-		case wa.tomb:
-			b.tombstoned(contracts.TypeAward, a.GrantID, 0, asOf, a)
-		case wa.revoked:
-			rv := a
-			rv.Status = "revoked"
-			b.history(version(contracts.TypeAward, a.GrantID, 0, asOf, a, false),
-				version(contracts.TypeAward, a.GrantID, 1, asOf.AddDate(0, 1, 0), rv, false))
-		default:
-			b.put(contracts.TypeAward, a.GrantID, 0, asOf, a, nil)
-		}
+		b.award(r, wa, 1)
 	}
 }
