@@ -57,6 +57,12 @@ func appendMap(b []byte, m map[string]any) ([]byte, error) {
 	if m == nil {
 		return append(b, "null"...), nil
 	}
+	return appendSorted(b, m, AppendJSON)
+}
+
+// appendSorted appends a map as a JSON object with its keys in order, as
+// encoding/json writes maps.
+func appendSorted[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
 	var arr [16]string
 	keys := arr[:0]
 	for k := range m {
@@ -71,30 +77,7 @@ func appendMap(b []byte, m map[string]any) ([]byte, error) {
 		b = AppendJSONString(b, k)
 		b = append(b, ':')
 		var err error
-		if b, err = AppendJSON(b, m[k]); err != nil {
-			return b, err
-		}
-	}
-	return append(b, '}'), nil
-}
-
-// appendTimes appends a map of times (data_as_of) with sorted keys.
-func appendTimes(b []byte, m map[string]time.Time) ([]byte, error) {
-	var arr [8]string
-	keys := arr[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendJSONString(b, k)
-		b = append(b, ':')
-		var err error
-		if b, err = appendTime(b, m[k]); err != nil {
+		if b, err = value(b, m[k]); err != nil {
 			return b, err
 		}
 	}

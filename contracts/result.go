@@ -136,7 +136,7 @@ func (c ResultClaims) AppendJSON(b []byte) ([]byte, error) {
 	}
 	if len(c.DataAsOf) > 0 {
 		b = append(b, `,"data_as_of":`...)
-		if b, err = appendTimes(b, c.DataAsOf); err != nil {
+		if b, err = appendSorted(b, c.DataAsOf, appendTime); err != nil {
 			return nil, err
 		}
 	}

@@ -127,26 +127,12 @@ func decodeHeader(typ, id string, v []byte) (r contracts.Envelope, body []byte, 
 // internType returns the record type named by b, without allocating for the types
 // the hub knows.
 func internType(b []byte) string {
-	switch string(b) {
-	case contracts.TypeEmployer:
-		return contracts.TypeEmployer
-	case contracts.TypeEmployerMonth:
-		return contracts.TypeEmployerMonth
-	case contracts.TypePerson:
-		return contracts.TypePerson
-	case contracts.TypeTaxpayer:
-		return contracts.TypeTaxpayer
-	case contracts.TypeCertificate:
-		return contracts.TypeCertificate
-	case contracts.TypePenalty:
-		return contracts.TypePenalty
-	case contracts.TypeRating:
-		return contracts.TypeRating
-	case contracts.TypeListing:
-		return contracts.TypeListing
-	case contracts.TypeAward:
-		return contracts.TypeAward
-	case matching.TypeMemberLink:
+	for _, t := range contracts.RecordTypes {
+		if string(b) == t {
+			return t
+		}
+	}
+	if string(b) == matching.TypeMemberLink {
 		return matching.TypeMemberLink
 	}
 	return string(b)
