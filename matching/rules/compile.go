@@ -256,8 +256,7 @@ func celTypeOfRequest(t string) *cel.Type {
 // and then compiles the check into one expression yielding
 // [result, detail_zh, detail_en, evidence] from the first case that holds.
 func compileCheck(env *cel.Env, c checkSpec) (*check, error) {
-	var b strings.Builder
-	closeParens := 0
+	var full, lean []string // each case's branch, up to the first without a when
 	for i, k := range c.Cases {
 		where := fmt.Sprintf("case %d (%s)", i+1, k.Result)
 		zh, err := template(k.ZH)
@@ -292,48 +291,41 @@ func compileCheck(env *cel.Env, c checkSpec) (*check, error) {
 				return nil, fmt.Errorf("%s %s %q: %w", where, p.what, p.shown, err)
 			}
 		}
-		branch := fmt.Sprintf("[%s, %s, %s, %s]", strconv.Quote(k.Result), zh, en, ev)
+		full = append(full, fmt.Sprintf("[%s, %s, %s, %s]", strconv.Quote(k.Result), zh, en, ev))
+		lean = append(lean, strconv.Quote(k.Result))
 		if k.When == "" {
-			b.WriteString(branch)
 			break
 		}
-		fmt.Fprintf(&b, "(%s) ? %s : (", k.When, branch)
-		closeParens++
-		if i == len(c.Cases)-1 {
-			b.WriteString(`["", "", "", []]`)
-		}
 	}
-	b.WriteString(strings.Repeat(")", closeParens))
-	src := b.String()
+	src := firstCase(c.Cases, full, `["", "", "", []]`)
 	prg, err := compileExpr(env, src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("combined expression %q: %w", src, err)
 	}
-	leanSrc := leanCheck(c)
-	lean, err := compileExpr(env, leanSrc, cel.StringType)
+	// The result alone, for Decide: the same conditions without texts and evidence.
+	leanSrc := firstCase(c.Cases, lean, `""`)
+	leanPrg, err := compileExpr(env, leanSrc, cel.StringType)
 	if err != nil {
 		return nil, fmt.Errorf("result expression %q: %w", leanSrc, err)
 	}
-	return &check{id: c.ID, title: c.Title, prg: prg, lean: lean}, nil
+	return &check{id: c.ID, title: c.Title, prg: prg, lean: leanPrg}, nil
 }
 
-// leanCheck is a check's result alone: the result of the first case that holds,
-// "" when none does, without the texts and evidence.
-func leanCheck(c checkSpec) string {
+// firstCase nests branches[i] under cases[i].When into one expression yielding the
+// branch of the first case that holds: a case without a when always holds, and
+// none when no case holds.
+func firstCase(cases []caseSpec, branches []string, none string) string {
 	var b strings.Builder
-	closeParens := 0
-	for i, k := range c.Cases {
-		if k.When == "" {
-			b.WriteString(strconv.Quote(k.Result))
-			break
+	for i, branch := range branches {
+		if cases[i].When == "" {
+			b.WriteString(branch)
+			b.WriteString(strings.Repeat(")", i))
+			return b.String()
 		}
-		fmt.Fprintf(&b, "(%s) ? %s : (", k.When, strconv.Quote(k.Result))
-		closeParens++
-		if i == len(c.Cases)-1 {
-			b.WriteString(`""`)
-		}
+		fmt.Fprintf(&b, "(%s) ? %s : (", cases[i].When, branch)
 	}
-	b.WriteString(strings.Repeat(")", closeParens))
+	b.WriteString(none)
+	b.WriteString(strings.Repeat(")", len(branches)))
 	return b.String()
 }
 

@@ -53,30 +53,23 @@ type Evidence = contracts.Evidence
 //
 // Errors: *UnknownProgramError for an unknown program, *ParamError for invalid
 // params or a profile of the wrong subject kind, ctx's error when it ends,
-// *LimitError when the evaluation exceeds CostLimit, and otherwise an error naming the expression that failed at run time (a defect of
-// the pack or a corrupt record).
+// *LimitError when the evaluation exceeds CostLimit, and otherwise an error naming
+// the expression that failed at run time (a defect of the pack or a corrupt record).
 func (e *Engine) Evaluate(ctx context.Context, programID string, p *matching.Profile, params map[string]any) (Result, error) {
-	pk, ok := e.packs[programID]
-	if !ok {
-		return Result{}, &UnknownProgramError{Program: programID}
-	}
-	if p != nil && p.Subject != "" && p.Kind() != pk.kind {
-		return Result{}, &ParamError{Program: programID, Field: "subject", Reason: fmt.Sprintf("program is for %s subjects", pk.kind)}
-	}
-	norm, req, err := pk.normalise(params)
-	if err != nil {
-		return Result{}, err
-	}
-	return pk.evaluate(ctx, p, norm, req, false)
+	return e.run(ctx, programID, p, params, false)
 }
 
 // Decide is Evaluate without what only a signed result carries: each check comes
 // back with its id and result but no detail and no evidence, and DataAsOf is
 // empty. Decision, amount, review flag and facts are Evaluate's (the load-time
-// self-test and a test over generated data hold the two to that). Screening,
-// which lists candidates and signs nothing, uses it: the texts and evidence are
-// a large part of an evaluation's cost.
+// self-test and a test over generated data hold the two to that, with
+// CompareDecision). Screening, which lists candidates and signs nothing, uses it:
+// the texts and evidence are a large part of an evaluation's cost.
 func (e *Engine) Decide(ctx context.Context, programID string, p *matching.Profile, params map[string]any) (Result, error) {
+	return e.run(ctx, programID, p, params, true)
+}
+
+func (e *Engine) run(ctx context.Context, programID string, p *matching.Profile, params map[string]any, lean bool) (Result, error) {
 	pk, ok := e.packs[programID]
 	if !ok {
 		return Result{}, &UnknownProgramError{Program: programID}
@@ -88,7 +81,7 @@ func (e *Engine) Decide(ctx context.Context, programID string, p *matching.Profi
 	if err != nil {
 		return Result{}, err
 	}
-	return pk.evaluate(ctx, p, norm, req, true)
+	return pk.evaluate(ctx, p, norm, req, lean)
 }
 
 func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[string]any, req []ref.Val, lean bool) (Result, error) {
@@ -106,23 +99,17 @@ func (pk *pack) evaluate(ctx context.Context, p *matching.Profile, norm map[stri
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		var cr CheckResult
+		prg, read := c.prg, checkResult
 		if lean {
-			out, err := v.eval(c.lean)
-			if err != nil {
-				return Result{}, pk.evalError("check "+c.id, err)
-			}
-			if cr, err = leanResult(c.id, out); err != nil {
-				return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
-			}
-		} else {
-			out, err := v.eval(c.prg)
-			if err != nil {
-				return Result{}, pk.evalError("check "+c.id, err)
-			}
-			if cr, err = checkResult(c.id, out); err != nil {
-				return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
-			}
+			prg, read = c.lean, leanResult
+		}
+		out, err := v.eval(prg)
+		if err != nil {
+			return Result{}, pk.evalError("check "+c.id, err)
+		}
+		cr, err := read(c.id, out)
+		if err != nil {
+			return Result{}, fmt.Errorf("evaluating check %s of %s: %w", c.id, pk.id, err)
 		}
 		switch cr.Result {
 		case Fail:
@@ -312,7 +299,7 @@ func (e *Engine) selfTest() error {
 				if err != nil {
 					return fmt.Errorf("pack %s: self-test (results only) on the %s sample with %v: %w", id, s.name, norm, err)
 				}
-				if err := sameDecision(full, lean); err != nil {
+				if err := CompareDecision(full, lean); err != nil {
 					return fmt.Errorf("pack %s: self-test on the %s sample with %v: %w", id, s.name, norm, err)
 				}
 			}
@@ -321,9 +308,10 @@ func (e *Engine) selfTest() error {
 	return nil
 }
 
-// sameDecision reports how a Decide result differs from the Evaluate result of the
-// same evaluation, if it does.
-func sameDecision(full, lean Result) error {
+// CompareDecision reports how a Decide result differs from the Evaluate result of
+// the same evaluation (decision, amount, review flag, check results, facts), nil
+// when it does not.
+func CompareDecision(full, lean Result) error {
 	if full.Decision != lean.Decision || full.AmountFen != lean.AmountFen || full.ReviewRequired != lean.ReviewRequired ||
 		len(full.Checks) != len(lean.Checks) || len(full.Facts) != len(lean.Facts) {
 		return fmt.Errorf("results only: %s %d %v, full: %s %d %v", lean.Decision, lean.AmountFen, lean.ReviewRequired,
