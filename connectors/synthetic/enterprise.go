@@ -560,18 +560,9 @@ func (f *firm) emit(b *batch, r *rand.Rand) {
 	for _, fp := range f.penalties {
 		p := fp.p
 		decided, _ := time.Parse(time.DateOnly, p.DecidedOn)
-		asOf := at(r, decided.AddDate(0, 0, 3+r.IntN(20)))
-		switch {
-		case fp.tomb:
-			b.tombstoned(contracts.TypePenalty, p.DecisionNo, 0, asOf, p)
-		case fp.revoked:
-			rv := p
-			rv.Status = "revoked"
-			b.history(version(contracts.TypePenalty, p.DecisionNo, 0, asOf, p, false),
-				version(contracts.TypePenalty, p.DecisionNo, 1, asOf.AddDate(0, 4, 0), rv, false))
-		default:
-			b.put(contracts.TypePenalty, p.DecisionNo, 0, asOf, p, nil)
-		}
+		revoked := p
+		revoked.Status = "revoked"
+		revocable(b, contracts.TypePenalty, p.DecisionNo, at(r, decided.AddDate(0, 0, 3+r.IntN(20))), p, revoked, fp.tomb, fp.revoked, 4)
 	}
 	for _, fl := range f.listings {
 		l := fl.l
@@ -596,21 +587,24 @@ func (f *firm) emit(b *batch, r *rand.Rand) {
 	}
 }
 
-// award writes a planned award: as granted, or granted and then revoked
-// revokeAfter months later, or granted and then deleted.
+// award writes a planned award (see revocable), revoked revokeAfter months after
+// its grant when it is revoked.
 func (b *batch) award(r *rand.Rand, pa plannedAward, revokeAfter int) {
-	a := pa.a
-	granted, _ := time.Parse(time.DateOnly, a.GrantedOn)
-	asOf := at(r, granted)
+	granted, _ := time.Parse(time.DateOnly, pa.a.GrantedOn)
+	revoked := pa.a
+	revoked.Status = "revoked"
+	revocable(b, contracts.TypeAward, pa.a.GrantID, at(r, granted), pa.a, revoked, pa.tomb, pa.revoked, revokeAfter)
+}
+
+// revocable writes a record published at asOf: deleted afterwards (tomb),
+// replaced by its revoked version revokeAfter months later (revoke), or as is.
+func revocable[T any](b *batch, typ, id string, asOf time.Time, rec, revoked T, tomb, revoke bool, revokeAfter int) {
 	switch {
-	case pa.tomb:
-		b.tombstoned(contracts.TypeAward, a.GrantID, 0, asOf, a)
-	case pa.revoked:
-		rv := a
-		rv.Status = "revoked"
-		b.history(version(contracts.TypeAward, a.GrantID, 0, asOf, a, false),
-			version(contracts.TypeAward, a.GrantID, 1, asOf.AddDate(0, revokeAfter, 0), rv, false))
+	case tomb:
+		b.tombstoned(typ, id, 0, asOf, rec)
+	case revoke:
+		b.history(version(typ, id, 0, asOf, rec, false), version(typ, id, 1, asOf.AddDate(0, revokeAfter, 0), revoked, false))
 	default:
-		b.put(contracts.TypeAward, a.GrantID, 0, asOf, a, nil)
+		b.put(typ, id, 0, asOf, rec, nil)
 	}
 }
