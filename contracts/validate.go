@@ -690,9 +690,11 @@ func encodeData(rs *recordSchema, vals []raw, res []checked, sizeHint int) []byt
 }
 
 // appendString appends s as a JSON string, escaping only what JSON requires plus
-// U+2028 and U+2029, so the same value always encodes to the same bytes.
+// U+2028 and U+2029, so the same value always encodes to the same bytes. It is the
+// canonical form of stored records, deliberately not AppendJSONString's
+// encoding/json form (which also escapes <, > and &): stored bytes must not change
+// with the encoder of results.
 func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -709,7 +711,7 @@ func appendString(b []byte, s string) []byte {
 			}
 			b = append(b, s[start:i]...)
 			b = append(b, `\u202`...)
-			b = append(b, hex[r&0xF])
+			b = append(b, hexDigits[r&0xF])
 			i += n
 			start = i
 			continue
@@ -725,7 +727,7 @@ func appendString(b []byte, s string) []byte {
 		case '\t':
 			b = append(b, '\\', 't')
 		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 		}
 		i++
 		start = i
