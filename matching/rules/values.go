@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ var recordCELType = types.NewOpaqueType("verihub.Record")
 type recordKind struct {
 	goType reflect.Type
 	fields map[string]int // JSON name → field index
+	names  []string       // by field index: the JSON name, in the struct's order
 	kinds  []reflect.Kind // by field index
 	zeros  []ref.Val      // the value of an absent field, by field index
 }
@@ -49,6 +51,7 @@ func newRecordKinds() map[string]*recordKind {
 				continue
 			}
 			k.fields[name] = len(k.kinds)
+			k.names = append(k.names, name)
 			k.kinds = append(k.kinds, t.Field(i).Type.Kind())
 			switch t.Field(i).Type.Kind() {
 			case reflect.String:
@@ -66,14 +69,35 @@ func newRecordKinds() map[string]*recordKind {
 	return out
 }
 
-// record is one live record version as a CEL value. Its fields are decoded once.
+// record is one live record version as a CEL value. A pack reads a few fields of
+// each record, so a record read by decodeFlat keeps its data and where each value
+// lies in it, and makes a field's CEL value when an expression first reads it.
 type record struct {
 	typ  string
 	id   string
 	asOf time.Time
 	kind *recordKind
-	vals []ref.Val // by field index
+	data   []byte      // the envelope's data, when decodeFlat read it: the store's bytes, never written to
+	fields []flatField // by field index
 }
+
+// flatField is one field of a record: its CEL value once made, and before that
+// where decodeFlat found it.
+type flatField struct {
+	val  ref.Val
+	kind flatKind
+	n    int64 // an int's value; 1 for true; a string's bytes as start<<32 | end
+}
+
+type flatKind uint8
+
+const (
+	flatAbsent flatKind = iota // absent or null: the field's zero value
+	flatString
+	flatInt
+	flatBool
+	flatMade // val holds the value
+)
 
 // decodeRecord decodes an envelope's data. Records are flat JSON objects, which
 // decodeFlat reads without reflection; anything it does not handle (escapes,
@@ -84,31 +108,50 @@ func decodeRecord(kinds map[string]*recordKind, e contracts.Envelope) (*record, 
 	if !ok {
 		return nil, fmt.Errorf("decoding %s: no record kind", e.Key())
 	}
-	r := &record{typ: e.Type, id: e.ID, asOf: e.AsOf, kind: k, vals: make([]ref.Val, len(k.kinds))}
-	if !decodeFlat(k, e.Data, r.vals) {
-		ptr := reflect.New(k.goType)
-		if err := json.Unmarshal(e.Data, ptr.Interface()); err != nil {
-			return nil, fmt.Errorf("decoding %s: %w", e.Key(), err)
-		}
-		v := ptr.Elem()
-		for name, i := range k.fields {
-			f := v.FieldByIndex(fieldIndex(k.goType, name))
-			switch f.Kind() {
-			case reflect.String:
-				r.vals[i] = types.String(f.String())
-			case reflect.Int64, reflect.Int:
-				r.vals[i] = types.Int(f.Int())
-			case reflect.Bool:
-				r.vals[i] = types.Bool(f.Bool())
-			}
-		}
+	r := &record{typ: e.Type, id: e.ID, asOf: e.AsOf, kind: k, fields: make([]flatField, len(k.kinds))}
+	if decodeFlat(k, e.Data, r.fields) {
+		r.data = e.Data
+		return r, nil
 	}
-	for i, v := range r.vals {
-		if v == nil {
-			r.vals[i] = k.zeros[i]
+	clear(r.fields)
+	ptr := reflect.New(k.goType)
+	if err := json.Unmarshal(e.Data, ptr.Interface()); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", e.Key(), err)
+	}
+	v := ptr.Elem()
+	for name, i := range k.fields {
+		f := v.FieldByIndex(fieldIndex(k.goType, name))
+		var val ref.Val
+		switch f.Kind() {
+		case reflect.String:
+			val = types.String(f.String())
+		case reflect.Int64, reflect.Int:
+			val = types.Int(f.Int())
+		case reflect.Bool:
+			val = types.Bool(f.Bool())
 		}
+		r.fields[i] = flatField{val: val, kind: flatMade}
 	}
 	return r, nil
+}
+
+// value returns field i's CEL value, making it on first use.
+func (r *record) value(i int) ref.Val {
+	f := &r.fields[i]
+	switch f.kind {
+	case flatMade:
+		return f.val
+	case flatString:
+		f.val = types.String(r.data[f.n>>32 : f.n&math.MaxUint32])
+	case flatInt:
+		f.val = types.Int(f.n)
+	case flatBool:
+		f.val = types.Bool(f.n == 1)
+	default:
+		f.val = r.kind.zeros[i]
+	}
+	f.kind = flatMade
+	return f.val
 }
 
 func fieldIndex(t reflect.Type, jsonName string) []int {
@@ -121,8 +164,11 @@ func fieldIndex(t reflect.Type, jsonName string) []int {
 }
 
 // decodeFlat reads a flat JSON object of strings without escapes, integers, bools
-// and nulls into vals. It returns false on anything else.
-func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
+// and nulls into fields. It returns false on anything else.
+func decodeFlat(k *recordKind, data []byte, fields []flatField) bool {
+	if len(data) > math.MaxInt32 {
+		return false
+	}
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
@@ -131,6 +177,7 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 	if i < len(data) && data[i] == '}' {
 		return skipSpace(data, i+1) == len(data)
 	}
+	next := 0 // the field expected next: stored records keep the struct's order
 	for {
 		if i >= len(data) || data[i] != '"' {
 			return false
@@ -142,11 +189,15 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 		if j >= len(data) || data[j] != '"' {
 			return false
 		}
-		// encoding/json matches keys case-insensitively: leave unknown keys to it.
-		idx, known := k.fields[string(data[i+1:j])]
-		if !known {
-			return false
+		idx := next
+		if idx >= len(k.names) || k.names[idx] != string(data[i+1:j]) {
+			// encoding/json matches keys case-insensitively: leave unknown keys to it.
+			var known bool
+			if idx, known = k.fields[string(data[i+1:j])]; !known {
+				return false
+			}
 		}
+		next = idx + 1
 		i = skipSpace(data, j+1)
 		if i >= len(data) || data[i] != ':' {
 			return false
@@ -155,7 +206,7 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 		if i >= len(data) {
 			return false
 		}
-		var v ref.Val
+		var f flatField
 		var kind reflect.Kind
 		switch c := data[i]; {
 		case c == '"':
@@ -166,7 +217,7 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 			if j >= len(data) || data[j] != '"' || !utf8.Valid(data[i+1:j]) {
 				return false
 			}
-			v, kind, i = types.String(data[i+1:j]), reflect.String, j+1
+			f, kind, i = flatField{kind: flatString, n: int64(i+1)<<32 | int64(j)}, reflect.String, j+1
 		case c == '-' || (c >= '0' && c <= '9'):
 			j := i
 			if c == '-' {
@@ -190,17 +241,17 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 			if c == '-' {
 				n = -n
 			}
-			v, kind, i = types.Int(n), reflect.Int64, j
+			f, kind, i = flatField{kind: flatInt, n: n}, reflect.Int64, j
 		case c == 't' && len(data)-i >= 4 && string(data[i:i+4]) == "true":
-			v, kind, i = types.True, reflect.Bool, i+4
+			f, kind, i = flatField{kind: flatBool, n: 1}, reflect.Bool, i+4
 		case c == 'f' && len(data)-i >= 5 && string(data[i:i+5]) == "false":
-			v, kind, i = types.False, reflect.Bool, i+5
+			f, kind, i = flatField{kind: flatBool}, reflect.Bool, i+5
 		case c == 'n' && len(data)-i >= 4 && string(data[i:i+4]) == "null":
 			i += 4
 		default:
 			return false
 		}
-		if v != nil {
+		if f.kind != flatAbsent {
 			want := k.kinds[idx]
 			if want == reflect.Int {
 				want = reflect.Int64
@@ -208,7 +259,7 @@ func decodeFlat(k *recordKind, data []byte, vals []ref.Val) bool {
 			if want != kind {
 				return false
 			}
-			vals[idx] = v
+			fields[idx] = f
 		}
 		i = skipSpace(data, i)
 		if i >= len(data) {
@@ -245,7 +296,7 @@ func (r *record) field(name string) (ref.Val, bool) {
 	if !ok {
 		return nil, false
 	}
-	return r.vals[i], true
+	return r.value(i), true
 }
 
 // str reads a string field directly, for the built-in functions.
@@ -254,7 +305,7 @@ func (r *record) str(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	s, ok := r.vals[i].(types.String)
+	s, ok := r.value(i).(types.String)
 	return string(s), ok
 }
 
