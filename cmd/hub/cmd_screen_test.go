@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/verihub/verihub/connectors/synthetic"
 	"github.com/verihub/verihub/hub/api"
+	"github.com/verihub/verihub/hub/auth"
 	"github.com/verihub/verihub/hub/hubtest"
 	"github.com/verihub/verihub/matching/boltstore"
 )
@@ -92,6 +95,62 @@ func TestRunScreenOffline(t *testing.T) {
 		t.Errorf("candidates\n%v\nwant the generator's eligible enterprises\n%v", got, want)
 	}
 	if !strings.Contains(errOut.String(), " candidates in ") || strings.Contains(errOut.String(), "left out") {
+		t.Errorf("stderr: %s", errOut.String())
+	}
+}
+
+// TestRunScreenRemoteReportsSkipped screens through a hub's candidates endpoint
+// (here served by a stand-in behind the real token endpoint): every page is fetched
+// with the previous page's cursor, the candidates of all pages are written, and a
+// subject the hub left out over the cost limit is reported once on stderr, although
+// every page lists it.
+func TestRunScreenRemoteReportsSkipped(t *testing.T) {
+	f := newAuthFixture(t, auth.ClientConfig{ID: "portal-a", Role: auth.RolePortal, Programs: []string{"jrr-2019"}})
+	pages := map[string]string{
+		"": `{"candidates":[{"subject":"uscc:A","region":"320500","decision":"eligible","amount_fen":100,"review_required":false}],` +
+			`"next":"p2","total":2,"skipped":["uscc:HEAVY"]}`,
+		"p2": `{"candidates":[{"subject":"uscc:B","region":"320500","decision":"eligible","amount_fen":200,"review_required":true}],` +
+			`"next":"","total":2,"skipped":["uscc:HEAVY"]}`,
+	}
+	var cursors []string
+	mux := http.NewServeMux()
+	mux.Handle("POST /oauth/token", f.Auth.TokenHandler())
+	mux.Handle("GET /v1/programs/jrr-2019/candidates", f.Auth.Require(auth.RolePortal, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cursor := r.URL.Query().Get("cursor")
+		cursors = append(cursors, cursor)
+		if r.URL.Query().Get("year") != "2019" {
+			http.Error(w, "year missing", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, pages[cursor])
+	})))
+	f.Srv.Config.Handler = mux
+
+	var out, errOut bytes.Buffer
+	err := runScreen(context.Background(), []string{"--url", f.Srv.URL, "--key", f.KeyFile, "--program", "jrr-2019",
+		"--year", "2019", "--format", "ndjson"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !slices.Equal(cursors, []string{"", "p2"}) {
+		t.Errorf("cursors sent %q, want the first page then p2", cursors)
+	}
+	var got []string
+	for line := range strings.SplitSeq(strings.TrimSpace(out.String()), "\n") {
+		var c api.Candidate
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got = append(got, c.Subject)
+	}
+	if !slices.Equal(got, []string{"uscc:A", "uscc:B"}) {
+		t.Errorf("candidates %v, want both pages' in order", got)
+	}
+	if n := strings.Count(errOut.String(), "left out uscc:HEAVY"); n != 1 || !strings.Contains(errOut.String(), "cost limit") {
+		t.Errorf("stderr reports the skipped subject %d times, want once naming the cost limit:\n%s", n, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "2 candidates in ") {
 		t.Errorf("stderr: %s", errOut.String())
 	}
 }
