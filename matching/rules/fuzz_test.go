@@ -104,11 +104,3 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
-
-func mustMarshal(t *testing.T, v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
