@@ -73,10 +73,10 @@ func newRecordKinds() map[string]*recordKind {
 // each record, so a record read by decodeFlat keeps its data and where each value
 // lies in it, and makes a field's CEL value when an expression first reads it.
 type record struct {
-	typ  string
-	id   string
-	asOf time.Time
-	kind *recordKind
+	typ    string
+	id     string
+	asOf   time.Time
+	kind   *recordKind
 	data   []byte      // the envelope's data, when decodeFlat read it: the store's bytes, never written to
 	fields []flatField // by field index
 }
