@@ -80,7 +80,7 @@ func TestToken(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("token: %d %s", code, stderr)
 	}
-	id, err := a.Check(strings.TrimSpace(out))
+	id, err := a.Check(context.Background(), strings.TrimSpace(out))
 	if err != nil || id.ClientID != "portal-demo" {
 		t.Errorf("printed token checks as %+v, %v", id, err)
 	}

@@ -25,6 +25,9 @@ type accessClaims struct {
 	IssuedAt int64  `json:"i"` // Unix milliseconds
 	Expires  int64  `json:"e"` // Unix milliseconds
 	ID       string `json:"j"`
+	// Session marks a console session's token (Login): EndSession can end it alone,
+	// and every use looks for that end in the shared state.
+	Session bool `json:"x,omitempty"`
 }
 
 // Errors of checking an access token.
@@ -32,6 +35,7 @@ var (
 	errTokenInvalid = errors.New("invalid access token")
 	errTokenExpired = errors.New("access token expired")
 	errTokenRevoked = errors.New("access token revoked")
+	errStateDown    = errors.New("the session store is unavailable")
 )
 
 // macKey derives the access-token MAC key from the shared secret, so the secret

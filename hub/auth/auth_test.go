@@ -249,7 +249,7 @@ func TestTokenIssued(t *testing.T) {
 			if res.header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control = %q", res.header.Get("Cache-Control"))
 			}
-			id, err := a.Check(res.body["access_token"].(string))
+			id, err := a.Check(context.Background(), res.body["access_token"].(string))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -797,7 +797,7 @@ func TestFetchTokenAgainstHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := a.Check(tr.AccessToken); err != nil || id.ClientID != "portal-sz" || tr.Scope != "verify:jrr-2021" {
+	if id, err := a.Check(context.Background(), tr.AccessToken); err != nil || id.ClientID != "portal-sz" || tr.Scope != "verify:jrr-2021" {
 		t.Errorf("Check = %+v, %v; response %+v", id, err, tr)
 	}
 	_, err = FetchToken(context.Background(), srv.Client(), srv.URL, key, "portal-sz", "admin")
@@ -834,7 +834,7 @@ func TestTokenSourceCaches(t *testing.T) {
 	if n := exchanges.Load(); n != 1 {
 		t.Errorf("%d exchanges for 6 calls, want 1", n)
 	}
-	if id, err := a.Check(first); err != nil || id.ClientID != "portal-sz" {
+	if id, err := a.Check(context.Background(), first); err != nil || id.ClientID != "portal-sz" {
 		t.Errorf("Check = %+v, %v", id, err)
 	}
 	bad := &TokenSource{HTTP: srv.Client(), URL: srv.URL, Key: key, ClientID: "portal-sz", Scope: "admin"}

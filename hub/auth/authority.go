@@ -63,6 +63,7 @@ type Authority struct {
 	revMu   sync.Mutex                       // serialises writers of revoked
 
 	limiters sync.Map // client id → *rate.Limiter
+	ended    sync.Map // token id of an ended console session → its expiry (Unix ms)
 
 	cache   atomic.Pointer[jwk.Cache] // for clients with a JWKS URL, set by Run
 	started chan struct{}             // closed once Run has set cache
@@ -224,6 +225,7 @@ func (a *Authority) revokedBefore(clientID string) (int64, bool) {
 }
 
 func (a *Authority) refreshRevocations(ctx context.Context) {
+	a.forgetEndedSessions(a.now())
 	marks := map[string]int64{}
 	for id := range a.clients {
 		b, err := a.state.Get(ctx, revocationKey(id))

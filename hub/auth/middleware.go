@@ -54,8 +54,11 @@ const (
 
 // Check authenticates an access token and returns the caller. The error names the
 // reason with one of the codes above (see CodeOf).
-func (a *Authority) Check(token string) (Identity, error) {
+func (a *Authority) Check(ctx context.Context, token string) (Identity, error) {
 	c, err := a.check(token, a.now())
+	if err == nil {
+		err = a.sessionLive(ctx, c)
+	}
 	if err != nil {
 		return Identity{}, err
 	}
@@ -72,6 +75,8 @@ func CodeOf(err error) string {
 		return CodeTokenExpired
 	case errors.Is(err, errTokenRevoked):
 		return CodeTokenRevoked
+	case errors.Is(err, errStateDown):
+		return CodeStateUnavailable
 	}
 	return CodeInvalidToken
 }
@@ -83,8 +88,10 @@ func CodeOf(err error) string {
 // header the token may come from the console's session cookie (SessionCookie); then
 // a request with an unsafe method must carry the session's CSRF token in
 // X-CSRF-Token. Refusals are application/problem+json with a stable code: 401
-// missing_token, invalid_token, token_expired, token_revoked; 429 rate_limited (with
-// Retry-After); 403 insufficient_scope, csrf_missing, csrf_invalid.
+// missing_token, invalid_token, token_expired, token_revoked (also a console session
+// that has ended); 429 rate_limited (with Retry-After); 403 insufficient_scope,
+// csrf_missing, csrf_invalid; 503 state_unavailable (with Retry-After) when a console
+// session's token cannot be checked against the shared state.
 func (a *Authority) Require(role Role, scope ScopeFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,6 +108,14 @@ func (a *Authority) Require(role Role, scope ScopeFunc) func(http.Handler) http.
 			}
 			now := a.now()
 			c, err := a.check(tok, now)
+			if err == nil {
+				err = a.sessionLive(r.Context(), c)
+			}
+			if errors.Is(err, errStateDown) {
+				w.Header().Set("Retry-After", "5")
+				writeProblem(w, http.StatusServiceUnavailable, CodeStateUnavailable, "checking the console session: "+err.Error())
+				return
+			}
 			if err != nil {
 				code := CodeOf(err)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="verihub", error="invalid_token"`)

@@ -5,8 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/verihub/verihub/contracts"
 )
 
 // Browser sessions. The admin console signs a client assertion in the browser and
@@ -15,7 +19,8 @@ import (
 // Require accepts that cookie in place of an Authorization header; for an unsafe
 // method it also wants the CSRF token — a MAC of the access token, so it is bound to
 // the session, needs no server state and cannot be guessed from the cookie alone — in
-// the X-CSRF-Token header.
+// the X-CSRF-Token header. Logging out (EndSession) ends that token alone, in every
+// hub process.
 const (
 	// SessionCookie is the name of the cookie holding the access token.
 	SessionCookie = "verihub_session"
@@ -54,13 +59,67 @@ func (a *Authority) Login(ctx context.Context, assertion string) (token string, 
 	now := a.now()
 	tok, ac, err := a.mint(accessClaims{
 		Client: c.ID, Role: c.Role, Scope: scope,
-		IssuedAt: now.UnixMilli(), Expires: now.Add(a.cfg.AccessTokenTTL).UnixMilli(),
+		IssuedAt: now.UnixMilli(), Expires: now.Add(a.cfg.AccessTokenTTL).UnixMilli(), Session: true,
 	})
 	if err != nil {
 		return "", time.Time{}, exported(refuse(http.StatusServiceUnavailable, "temporarily_unavailable", CodeStateUnavailable, "issuing the token"))
 	}
 	a.log.Info("console session started", "client", c.ID)
 	return tok, time.UnixMilli(ac.Expires), nil
+}
+
+func sessionEndedKey(tokenID string) string { return "auth:session-ended:" + tokenID }
+
+// EndSession ends the console session holding access token tok (logging out): its
+// token is refused from then on, by this process at once and by every other hub
+// process sharing the state, which looks for the end whenever a session token is
+// used. Other sessions and tokens of the same client stay valid. A token that is
+// unusable already, or is not a session's, ends nothing. The error says the end
+// could not be recorded in the shared state (this process refuses the token anyway).
+func (a *Authority) EndSession(ctx context.Context, tok string) error {
+	c, err := a.check(tok, a.now())
+	if err != nil || !c.Session {
+		return nil
+	}
+	a.ended.Store(c.ID, c.Expires)
+	ttl := time.UnixMilli(c.Expires).Sub(a.now()) + a.cfg.ClockSkew + time.Minute
+	if err := a.state.Put(ctx, sessionEndedKey(c.ID), []byte{'1'}, ttl); err != nil {
+		return fmt.Errorf("ending the console session of %s: %w", c.Client, err)
+	}
+	a.log.Info("console session ended", "client", c.Client)
+	return nil
+}
+
+// sessionLive refuses a session token whose session has ended, here or in another
+// process; errStateDown when the shared state cannot say (a session token is then
+// refused: the console cannot log in without the state either).
+func (a *Authority) sessionLive(ctx context.Context, c accessClaims) error {
+	if !c.Session {
+		return nil
+	}
+	if _, ended := a.ended.Load(c.ID); ended {
+		return errTokenRevoked
+	}
+	_, err := a.state.Get(ctx, sessionEndedKey(c.ID))
+	switch {
+	case err == nil:
+		a.ended.Store(c.ID, c.Expires)
+		return errTokenRevoked
+	case errors.Is(err, contracts.ErrNotFound):
+		return nil
+	default:
+		return errStateDown
+	}
+}
+
+// forgetEndedSessions drops the marks of sessions whose tokens have expired.
+func (a *Authority) forgetEndedSessions(now time.Time) {
+	a.ended.Range(func(id, exp any) bool {
+		if exp.(int64) <= now.UnixMilli() {
+			a.ended.Delete(id)
+		}
+		return true
+	})
 }
 
 func exported(e *tokenError) *TokenError {

@@ -56,7 +56,7 @@ func TestLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := a.Check(tok)
+	id, err := a.Check(context.Background(), tok)
 	if err != nil || id.ClientID != "admin" || id.Role != RoleAdmin || !id.HasScope(ScopeAdmin) {
 		t.Fatalf("session token checks as %+v, %v", id, err)
 	}
@@ -181,9 +181,111 @@ func FuzzLogin(f *testing.F) {
 			}
 			return
 		}
-		id, err := a.Check(tok)
+		id, err := a.Check(context.Background(), tok)
 		if err != nil || id.Role != RoleAdmin || !id.ExpiresAt.Equal(exp) {
 			t.Fatalf("login accepted %q but its token checks as %+v, %v", assertion, id, err)
 		}
 	})
+}
+
+// TestEndSession: logging out ends that session's token alone — in this process at
+// once, in another process sharing the state on its next use — whether it comes as
+// the cookie or as a bearer token. Other sessions and bearer tokens of the same
+// client stay valid, and a session cannot be checked while the state is down.
+func TestEndSession(t *testing.T) {
+	f := newFixture(t)
+	a := f.authority(t)
+	other := f.authority(t) // another hub process on the same state
+	ctx := context.Background()
+	ended, _, err := a.Login(ctx, f.assertion(t, "admin", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _, err := a.Login(ctx, f.assertion(t, "admin", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := issue(t, f, a, "admin", "")
+	code := func(p *Authority, tok string) string {
+		t.Helper()
+		if _, err := p.Check(ctx, tok); err != nil {
+			return CodeOf(err)
+		}
+		return ""
+	}
+	withCookie := func(p *Authority, tok string) problemResult {
+		t.Helper()
+		req := httptest.NewRequest("GET", "https://hub.example.gov.cn/v1/admin/connectors", nil)
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: tok})
+		rec := httptest.NewRecorder()
+		p.Require(RoleAdmin, nil)(echoClient()).ServeHTTP(rec, req)
+		var pr problem
+		_ = json.Unmarshal(rec.Body.Bytes(), &pr)
+		return problemResult{status: rec.Code, code: pr.Code, header: rec.Header()}
+	}
+	for _, p := range []*Authority{a, other} {
+		for _, tok := range []string{ended, kept, bearer} {
+			if c := code(p, tok); c != "" {
+				t.Fatalf("before logout: %s", c)
+			}
+		}
+	}
+
+	if err := a.EndSession(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]*Authority{"this process": a, "another process": other} {
+		if c := code(p, ended); c != CodeTokenRevoked {
+			t.Errorf("%s: the ended session checks as %q, want %s", name, c, CodeTokenRevoked)
+		}
+		if r := withCookie(p, ended); r.status != 401 || r.code != CodeTokenRevoked {
+			t.Errorf("%s: the ended session's cookie: %d %q", name, r.status, r.code)
+		}
+		if r := call(t, p.Require(RoleAdmin, nil)(echoClient()), "Bearer "+ended); r.status != 401 || r.code != CodeTokenRevoked {
+			t.Errorf("%s: the ended session's token as a bearer token: %d %q", name, r.status, r.code)
+		}
+		if c := code(p, kept); c != "" {
+			t.Errorf("%s: another session of the same client: %s", name, c)
+		}
+		if r := call(t, p.Require(RoleAdmin, nil)(echoClient()), "Bearer "+bearer); r.status != 200 {
+			t.Errorf("%s: a bearer token of the same client: %d %q", name, r.status, r.code)
+		}
+	}
+
+	// Only sessions end: a bearer token or garbage ends nothing and is no error.
+	if err := a.EndSession(ctx, bearer); err != nil || code(a, bearer) != "" {
+		t.Errorf("EndSession(bearer token) = %v; the token checks as %q", err, code(a, bearer))
+	}
+	if err := a.EndSession(ctx, "vh1.garbage.x"); err != nil {
+		t.Errorf("EndSession(garbage) = %v", err)
+	}
+
+	// With the state down a session cannot be checked (503), a bearer token can, and
+	// a logout is refused in the shared state but holds in its own process.
+	f.state.SetUnavailable(true)
+	if r := withCookie(other, kept); r.status != 503 || r.code != CodeStateUnavailable || r.header.Get("Retry-After") == "" {
+		t.Errorf("session with the state down: %d %q", r.status, r.code)
+	}
+	if c := code(other, kept); c != CodeStateUnavailable {
+		t.Errorf("Check with the state down: %q", c)
+	}
+	if r := call(t, other.Require(RoleAdmin, nil)(echoClient()), "Bearer "+bearer); r.status != 200 {
+		t.Errorf("bearer token with the state down: %d %q", r.status, r.code)
+	}
+	if err := a.EndSession(ctx, kept); err == nil {
+		t.Error("EndSession with the state down reports no error")
+	}
+	if c := code(a, kept); c != CodeTokenRevoked {
+		t.Errorf("the process that ended the session with the state down accepts it: %q", c)
+	}
+	f.state.SetUnavailable(false)
+
+	// Marks last as long as the tokens: once expired, they are forgotten.
+	f.clock.Add(DefaultAccessTokenTTL)
+	a.forgetEndedSessions(f.clock.Now())
+	n := 0
+	a.ended.Range(func(any, any) bool { n++; return true })
+	if n != 0 || code(a, ended) != CodeTokenExpired {
+		t.Errorf("after expiry: %d marks kept; the ended token checks as %q", n, code(a, ended))
+	}
 }

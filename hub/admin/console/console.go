@@ -147,7 +147,7 @@ type SessionInfo struct {
 func (c *Console) serveSession(w http.ResponseWriter, r *http.Request) {
 	info := SessionInfo{TokenURL: c.opts.TokenURL}
 	if tok, ok := auth.SessionToken(r); ok {
-		if id, err := c.opts.Auth.Check(tok); err == nil && id.Role == auth.RoleAdmin {
+		if id, err := c.opts.Auth.Check(r.Context(), tok); err == nil && id.Role == auth.RoleAdmin {
 			info = SessionInfo{Authenticated: true, Client: id.ClientID, Expires: id.ExpiresAt.UTC(), CSRF: c.opts.Auth.CSRFToken(tok), TokenURL: c.opts.TokenURL}
 		}
 	}
@@ -191,7 +191,7 @@ func (c *Console) serveLogin(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, pe, rid)
 		return
 	}
-	id, err := c.opts.Auth.Check(tok)
+	id, err := c.opts.Auth.Check(r.Context(), tok)
 	if err != nil {
 		problem.Write(w, err, rid)
 		return
@@ -208,6 +208,17 @@ func (c *Console) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	auth.ClearSessionCookie(w, c.opts.SecureCookies)
 	w.Header().Set("Cache-Control", "no-store")
+	if tok, ok := auth.SessionToken(r); ok {
+		if err := c.opts.Auth.EndSession(r.Context(), tok); err != nil {
+			// The cookie is gone and this process refuses the token; other processes
+			// may accept it until it expires.
+			c.opts.Log.Warn("console logout: the session's end was not recorded", "err", err)
+			problem.Write(w, problem.New(http.StatusServiceUnavailable, auth.CodeStateUnavailable,
+				"signed out here; the session store did not record the end, so other hub processes may accept the old session until it expires"),
+				w.Header().Get("X-Request-Id"))
+			return
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -204,6 +205,15 @@ func TestLoginFlow(t *testing.T) {
 	r = f.do(t, "POST", "/admin/logout", "", nil, c)
 	if cl := sessionCookie(r); r.status != 204 || cl == nil || cl.MaxAge >= 0 || cl.Value != "" {
 		t.Errorf("logout: %d, cookie %+v", r.status, cl)
+	}
+	// The old cookie is refused after logout: the session ended on the server, not
+	// only in the browser.
+	if r := f.do(t, "GET", "/admin/api/summary", "", nil, c); r.status != 401 || r.code != auth.CodeTokenRevoked {
+		t.Errorf("summary with the cookie of the ended session: %d %q", r.status, r.code)
+	}
+	var after SessionInfo
+	if r := f.do(t, "GET", "/admin/session", "", nil, c); json.Unmarshal(r.body, &after) != nil || after.Authenticated {
+		t.Errorf("session endpoint after logout: %d %s", r.status, r.body)
 	}
 }
 
@@ -442,7 +452,7 @@ func FuzzLoginBody(f *testing.F) {
 		case r.status != 200 && c != nil:
 			t.Fatalf("refused login (%d) set a cookie", r.status)
 		case r.status == 200:
-			if id, err := fx.auth.Check(c.Value); err != nil || id.Role != auth.RoleAdmin {
+			if id, err := fx.auth.Check(context.Background(), c.Value); err != nil || id.Role != auth.RoleAdmin {
 				t.Fatalf("session for a non-admin: %+v %v", id, err)
 			}
 		}

@@ -17,7 +17,8 @@
 //	GET  /admin/static/…    its scripts, styles and icons
 //	GET  /admin/session     {authenticated, client, expires, csrf, token_url}
 //	POST /admin/login       {"assertion": JWS} → session cookie + {client, expires, csrf}
-//	POST /admin/logout      clears the session cookie
+//	POST /admin/logout      ends the session (its token is refused by every hub
+//	                        process) and clears the cookie
 //	GET  /admin/api/summary request rate and latency quantiles of the verification
 //	                        routes over the last hour (admin session or bearer)
 //
