@@ -164,9 +164,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hc := loopbackClient(o.concurrency, o.timeout)
+	hc := loopbackClient(1, o.timeout)
 	defer hc.CloseIdleConnections()
-	c := &caller{hc: hc, base: base, tok: &auth.TokenSource{HTTP: hc, URL: o.tokenURL, Key: key, ClientID: clientID}}
+	fc := loadClient(o.concurrency, o.timeout)
+	defer fc.CloseIdleConnections()
+	c := &caller{fc: fc, base: base, timeout: o.timeout, tok: &auth.TokenSource{HTTP: hc, URL: o.tokenURL, Key: key, ClientID: clientID}}
 	// A first token before the clock starts: the token endpoint is not under test.
 	if _, err := c.tok.Token(ctx); err != nil {
 		return fmt.Errorf("getting an access token for %s: %w", clientID, err)

@@ -27,7 +27,13 @@ import (
 	"github.com/verihub/verihub/hub/auth"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// fasthttp's clients clean their idle connections in goroutines of their own,
+// which end by themselves some seconds after the client's last use.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*Client).mCleaner"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"))
+}
 
 func TestCheckLoopbackURL(t *testing.T) {
 	cases := []struct {
@@ -84,6 +90,12 @@ func TestLoopbackClientRefusesOtherAddresses(t *testing.T) {
 	_, err = hc.Get("http://" + ln.Addr().String())
 	if !errors.Is(err, errNotLoopback) {
 		t.Fatalf("GET %s: %v, want errNotLoopback", ln.Addr(), err)
+	}
+	fc := loadClient(1, 5*time.Second)
+	defer fc.CloseIdleConnections()
+	code, _, err := fc.Get(nil, "http://"+ln.Addr().String())
+	if !errors.Is(err, errNotLoopback) {
+		t.Fatalf("load client GET %s: %d, %v, want errNotLoopback", ln.Addr(), code, err)
 	}
 }
 

@@ -28,18 +28,19 @@ type sample struct {
 // would instead slow down and hide it (coordinated omission). Sending stops at the
 // end of duration (or when ctx ends): requests still unsent then are counted in
 // unsent, the overload the target could not absorb. In-flight requests then get
-// drain to finish before their ctx is cancelled.
+// drain to finish: their ctx ends then, and has the deadline start + duration +
+// drain for clients that take deadlines rather than cancellation.
 func openLoop(ctx context.Context, rate float64, duration time.Duration, concurrency int, drain time.Duration,
 	do func(ctx context.Context, i int) outcome) (samples []sample, elapsed time.Duration, unsent int) {
 	n := int(rate * duration.Seconds())
 	samples = make([]sample, 0, n)
 	var mu sync.Mutex
 	slots := make(chan struct{}, concurrency)
-	reqCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
+	reqCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(duration+drain))
+	defer cancel()
 	stop, cancelStop := context.WithDeadline(ctx, start.Add(duration))
 	defer cancelStop()
 	timer := time.NewTimer(0)
