@@ -24,7 +24,10 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"go.uber.org/goleak"
 
+	"github.com/verihub/verihub/contracts"
+	"github.com/verihub/verihub/hub/api"
 	"github.com/verihub/verihub/hub/auth"
+	hubproblem "github.com/verihub/verihub/hub/problem"
 )
 
 // fasthttp's clients clean their idle connections in goroutines of their own,
@@ -213,12 +216,12 @@ func fakeHub(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	mux.HandleFunc("POST /v1/verifications:batch", func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ Items []map[string]any }
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		var out []map[string]any
+		out := []api.BatchItemResult{}
 		for _, it := range req.Items {
 			if it["program"] == "sus-2017" {
-				out = append(out, map[string]any{"error": map[string]any{"code": "invalid_params"}})
+				out = append(out, api.BatchItemResult{Error: &hubproblem.Problem{Status: 400, Code: "invalid_params"}})
 			} else {
-				out = append(out, map[string]any{"decision": decide(it)})
+				out = append(out, api.BatchItemResult{VerificationResponse: &api.VerificationResponse{Token: "x", Decision: decide(it)}})
 			}
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"results": out})
@@ -435,5 +438,47 @@ func TestDecisionOf(t *testing.T) {
 		if got, ok := decisionOf([]byte(body)); ok {
 			t.Errorf("%s: decision %q, want none", body, got)
 		}
+	}
+}
+
+// TestBatchOutcome holds the tool's counting of batch results to hub/api's answer
+// (whose encoder writes encoding/json's bytes): results and problems come out as a
+// full decode finds them, also when texts quote the members it looks for, and an
+// answer of another shape is decoded.
+func TestBatchOutcome(t *testing.T) {
+	ok := func(detail string) api.BatchItemResult {
+		return api.BatchItemResult{VerificationResponse: &api.VerificationResponse{
+			Token: "eyJhbGciOiJFUzI1NiJ9.e30.c2ln", Decision: "ineligible",
+			Checks: []contracts.CheckResult{{ID: "no_arrears", Result: "fail", Detail: detail}},
+			Facts:  map[string]any{"error": map[string]any{"token": "x"}, "region_code": "320500"}}}
+	}
+	bad := api.BatchItemResult{Error: &hubproblem.Problem{Type: "about:blank", Status: 400, Code: "invalid_subject", Detail: `{"token":"x"}`}}
+	for _, tc := range []struct {
+		name              string
+		items             []api.BatchItemResult
+		results, problems int
+	}{
+		{"empty", []api.BatchItemResult{}, 0, 0},
+		{"one result", []api.BatchItemResult{ok("2018年裁员率 3.1% ≤ 5.5%")}, 1, 0},
+		{"one problem", []api.BatchItemResult{bad}, 1, 1},
+		{"mixed, texts quoting the members", []api.BatchItemResult{ok(`{"token":"a"},{"error":{`), bad, ok(`,{"error":{"x":1}}`), bad, bad}, 5, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]any{"results": tc.items})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, p, ok := batchOutcome(body)
+			if !ok || n != tc.results || p != tc.problems {
+				t.Errorf("batchOutcome = %d results, %d problems, %v; want %d, %d\n%s", n, p, ok, tc.results, tc.problems, body)
+			}
+		})
+	}
+	// Another shape (keys in another order) is decoded rather than counted.
+	if n, p, ok := batchOutcome([]byte(`{"results":[{"decision":"eligible","token":"x"},{"error":{"code":"c"}}]}`)); !ok || n != 2 || p != 1 {
+		t.Errorf("other shape: %d, %d, %v", n, p, ok)
+	}
+	if _, _, ok := batchOutcome([]byte(`{"results":[{"token":"x"`)); ok {
+		t.Error("a cut answer counts as decoded")
 	}
 }

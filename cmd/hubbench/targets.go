@@ -16,8 +16,7 @@ import (
 
 // target is one verification to send and the decision the generator expects.
 type target struct {
-	body     []byte // the request as JSON
-	item     map[string]any
+	body     []byte // the request as JSON, also a batch item
 	decision string
 }
 
@@ -63,7 +62,7 @@ func parseTargets(r io.Reader, program string, seed uint64) ([]target, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, target{body: body, item: item, decision: e.Decision})
+		out = append(out, target{body: body, decision: e.Decision})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading targets: %w", err)
