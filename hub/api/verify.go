@@ -321,6 +321,9 @@ type BatchItemResult struct {
 	Error *problem.Problem `json:"error,omitempty"`
 }
 
+// batchChunk is how many items of a batch a worker reads and answers at a time.
+const batchChunk = 50
+
 // ServeBatch handles POST /v1/verifications:batch: up to MaxBatchItems requests, each
 // with its own signed result or its own problem; the whole batch is audited in one
 // durable write before the answer.
@@ -352,10 +355,8 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	results := make([]BatchItemResult, len(body.Items))
 	events := make([]audit.Event, len(body.Items))
-	// Every item's subject first, then all their profiles in one read (one
-	// transaction, one Redis round trip), then evaluation and signing in parallel.
 	subjects := make([]string, len(body.Items))
-	var toRead []string
+	var valid []int
 	for i, item := range body.Items {
 		subject, err := v.prepare(client, item)
 		if err != nil {
@@ -364,46 +365,57 @@ func (v *Verifier) ServeBatch(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		subjects[i] = subject
-		toRead = append(toRead, subject)
+		valid = append(valid, i)
 	}
-	read, err := v.Profiles.Profiles(r.Context(), toRead)
-	if err != nil {
-		problem.Write(w, fmt.Errorf("reading profiles: %w", err), rid)
-		return
-	}
-	profiles := make(map[string]*matching.Profile, len(toRead))
-	for i, subject := range toRead {
-		profiles[subject] = read[i]
-	}
+	// Workers take the items a chunk at a time: one read of the chunk's profiles
+	// (one transaction, one Redis round trip), then evaluation and signing. Reading
+	// in chunks keeps every core busy from the start, where one read of the whole
+	// batch ran on one core while the others waited.
 	var failed error
 	var mu sync.Mutex
-	work := make(chan int)
+	fail := func(err error) {
+		mu.Lock()
+		if failed == nil {
+			failed = err
+		}
+		mu.Unlock()
+	}
+	work := make(chan []int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(body.Items)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				resp, ev, err := v.answer(r.Context(), client, body.Items[i], subjects[i], profiles[subjects[i]])
+			for chunk := range work {
+				toRead := make([]string, len(chunk))
+				for k, i := range chunk {
+					toRead[k] = subjects[i]
+				}
+				profiles, err := v.Profiles.Profiles(r.Context(), toRead)
 				if err != nil {
-					p := problem.From(err)
-					if p.Status >= 500 {
-						mu.Lock()
-						failed = err
-						mu.Unlock()
-					}
-					results[i] = BatchItemResult{Error: &p}
+					fail(fmt.Errorf("reading profiles: %w", err))
 					continue
 				}
-				ev.Action, ev.RequestID, ev.Item = audit.ActionBatchItem, rid, i
-				results[i], events[i] = BatchItemResult{VerificationResponse: &resp}, ev
+				for k, i := range chunk {
+					resp, ev, err := v.answer(r.Context(), client, body.Items[i], subjects[i], profiles[k])
+					if err != nil {
+						p := problem.From(err)
+						if p.Status >= 500 {
+							fail(err)
+						}
+						results[i] = BatchItemResult{Error: &p}
+						continue
+					}
+					ev.Action, ev.RequestID, ev.Item = audit.ActionBatchItem, rid, i
+					results[i], events[i] = BatchItemResult{VerificationResponse: &resp}, ev
+				}
 			}
 		}()
 	}
-	for i := range body.Items {
-		if subjects[i] != "" {
-			work <- i
-		}
+	for len(valid) > 0 {
+		n := min(batchChunk, len(valid))
+		work <- valid[:n]
+		valid = valid[n:]
 	}
 	close(work)
 	wg.Wait()
