@@ -305,6 +305,74 @@ func TestBatchMixedItems(t *testing.T) {
 	}
 }
 
+// TestBatchAcrossChunks sends a batch several times batchChunk long, of enterprises
+// and persons, with refused items and repeated subjects scattered through it: every
+// result lands at its item's position and agrees with the oracle, however the
+// workers split the batch.
+func TestBatchAcrossChunks(t *testing.T) {
+	f := newAPIFixture(t)
+	set := f.jwks(t)
+	n := 3*batchChunk + 17
+	var items []VerificationRequest
+	var want []*synthetic.Expected
+	for i, e := 0, 0; len(items) < n; i++ {
+		switch {
+		case i%11 == 5:
+			items = append(items, VerificationRequest{Program: "no-such-pack", Subject: SubjectRef{USCC: "91350100M000100Y43"}})
+			want = append(want, nil)
+		case i%13 == 7 && len(want) > 0 && want[len(want)-1] != nil: // the previous item again
+			prev := *want[len(want)-1]
+			items = append(items, requestOf(prev))
+			want = append(want, &prev)
+		default:
+			line := f.expected[(e*37)%len(f.expected)]
+			e++
+			items = append(items, requestOf(line))
+			want = append(want, &line)
+		}
+	}
+	res := f.postJSON(t, clientAll, "/v1/verifications:batch", map[string]any{"items": items})
+	if res.status != http.StatusOK {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	var body struct {
+		Results []struct {
+			VerificationResponse
+			Error *struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(res.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Results) != n {
+		t.Fatalf("%d results for %d items", len(body.Results), n)
+	}
+	refused, kinds := 0, map[string]bool{}
+	for i, got := range body.Results {
+		if want[i] == nil {
+			refused++
+			if got.Error == nil || got.Error.Code != rules.CodeUnknownProgram || got.Token != "" {
+				t.Errorf("item %d: %+v, want the unknown_program problem", i, got)
+			}
+			continue
+		}
+		if got.Error != nil {
+			t.Errorf("item %d: problem %s", i, got.Error.Code)
+			continue
+		}
+		f.checkToken(t, set, clientAll, *want[i], got.VerificationResponse)
+		kinds[f.subjectOf(*want[i])[:4]] = true
+	}
+	if refused == 0 || !kinds["uscc"] || !kinds["pers"] {
+		t.Fatalf("the batch lacks a refused item (%d) or a subject kind (%v)", refused, kinds)
+	}
+	if got := len(f.audit.recorded()); got != n-refused {
+		t.Errorf("%d audit events for %d answered items", got, n-refused)
+	}
+}
+
 func TestBatchSize(t *testing.T) {
 	f := newAPIFixture(t)
 	ent := f.find(t, "enterprise line", func(e synthetic.Expected) bool { return e.Subject.USCC != "" })
