@@ -221,6 +221,35 @@ func TestAuditFailureFailsTheRequest(t *testing.T) {
 	})
 }
 
+// batchResult is one result of a batch answer as a client reads it.
+type batchResult struct {
+	VerificationResponse
+	Error *struct {
+		Status int    `json:"status"`
+		Code   string `json:"code"`
+	} `json:"error"`
+}
+
+// postBatch sends items as one batch of clientAll and returns the answer and its
+// results, failing unless it is 200 with one result per item.
+func (f *apiFixture) postBatch(t *testing.T, items []VerificationRequest) ([]byte, []batchResult) {
+	t.Helper()
+	res := f.postJSON(t, clientAll, "/v1/verifications:batch", map[string]any{"items": items})
+	if res.status != http.StatusOK {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	var body struct {
+		Results []batchResult `json:"results"`
+	}
+	if err := json.Unmarshal(res.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Results) != len(items) {
+		t.Fatalf("%d results for %d items", len(body.Results), len(items))
+	}
+	return res.body, body.Results
+}
+
 func TestBatchMixedItems(t *testing.T) {
 	f := newAPIFixture(t)
 	set := f.jwks(t)
@@ -252,28 +281,10 @@ func TestBatchMixedItems(t *testing.T) {
 	for i, it := range items {
 		reqs[i] = it.req
 	}
-	res := f.postJSON(t, clientAll, "/v1/verifications:batch", map[string]any{"items": reqs})
-	if res.status != http.StatusOK {
-		t.Fatalf("%d %s", res.status, res.body)
-	}
-	var body struct {
-		Results []struct {
-			VerificationResponse
-			Error *struct {
-				Status int    `json:"status"`
-				Code   string `json:"code"`
-			} `json:"error"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(res.body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if len(body.Results) != len(items) {
-		t.Fatalf("%d results for %d items", len(body.Results), len(items))
-	}
+	raw, results := f.postBatch(t, reqs)
 	jtis := map[string]int{}
 	for i, it := range items {
-		got := body.Results[i]
+		got := results[i]
 		if it.code != "" {
 			if got.Error == nil || got.Error.Code != it.code || got.Error.Status < 400 || got.Error.Status >= 500 || got.Token != "" {
 				t.Errorf("item %d: %+v, want problem %s and no token", i, got, it.code)
@@ -290,7 +301,7 @@ func TestBatchMixedItems(t *testing.T) {
 		}
 		jtis[claims.ID] = i
 	}
-	if bytes.Contains(res.body, []byte(person.Subject.IDNumber)) {
+	if bytes.Contains(raw, []byte(person.Subject.IDNumber)) {
 		t.Error("the raw ID number appears in the batch answer")
 	}
 	events := f.audit.recorded()
@@ -331,26 +342,9 @@ func TestBatchAcrossChunks(t *testing.T) {
 			want = append(want, &line)
 		}
 	}
-	res := f.postJSON(t, clientAll, "/v1/verifications:batch", map[string]any{"items": items})
-	if res.status != http.StatusOK {
-		t.Fatalf("%d %s", res.status, res.body)
-	}
-	var body struct {
-		Results []struct {
-			VerificationResponse
-			Error *struct {
-				Code string `json:"code"`
-			} `json:"error"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(res.body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if len(body.Results) != n {
-		t.Fatalf("%d results for %d items", len(body.Results), n)
-	}
+	_, results := f.postBatch(t, items)
 	refused, kinds := 0, map[string]bool{}
-	for i, got := range body.Results {
+	for i, got := range results {
 		if want[i] == nil {
 			refused++
 			if got.Error == nil || got.Error.Code != rules.CodeUnknownProgram || got.Token != "" {
