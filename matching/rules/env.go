@@ -147,26 +147,14 @@ func newBaseEnv() (*cel.Env, error) {
 		cel.Function("sum", cel.Overload("sum_list_string",
 			[]*cel.Type{cel.ListType(cel.DynType), cel.StringType}, cel.IntType,
 			cel.BinaryBinding(sumField))),
-		cel.Function("present", cel.MemberOverload("months_present_int",
-			[]*cel.Type{monthsCELType, cel.IntType}, cel.ListType(cel.DynType),
-			cel.BinaryBinding(func(m, y ref.Val) ref.Val {
-				return m.(months).v.present(int64(y.(types.Int)))
-			}))),
-		cel.Function("missing", cel.MemberOverload("months_missing_int",
-			[]*cel.Type{monthsCELType, cel.IntType}, cel.ListType(cel.StringType),
-			cel.BinaryBinding(func(m, y ref.Val) ref.Val {
-				return m.(months).v.missing(int64(y.(types.Int)))
-			}))),
-		cel.Function("at", cel.MemberOverload("months_at_string",
-			[]*cel.Type{monthsCELType, cel.StringType}, cel.DynType,
-			cel.BinaryBinding(func(m, ym ref.Val) ref.Val {
-				return m.(months).v.month(string(ym.(types.String)))
-			}))),
-		cel.Function("year", cel.MemberOverload("months_year_int",
-			[]*cel.Type{monthsCELType, cel.IntType}, cel.ListType(cel.DynType),
-			cel.BinaryBinding(func(m, y ref.Val) ref.Val {
-				return m.(months).v.year(int64(y.(types.Int)))
-			}))),
+		monthsMethod("present", "months_present_int", cel.IntType, cel.ListType(cel.DynType),
+			func(v *view, y ref.Val) ref.Val { return v.present(int64(y.(types.Int))) }),
+		monthsMethod("missing", "months_missing_int", cel.IntType, cel.ListType(cel.StringType),
+			func(v *view, y ref.Val) ref.Val { return v.missing(int64(y.(types.Int))) }),
+		monthsMethod("at", "months_at_string", cel.StringType, cel.DynType,
+			func(v *view, ym ref.Val) ref.Val { return v.month(string(ym.(types.String))) }),
+		monthsMethod("year", "months_year_int", cel.IntType, cel.ListType(cel.DynType),
+			func(v *view, y ref.Val) ref.Val { return v.year(int64(y.(types.Int))) }),
 	}
 	return cel.NewEnv(opts...)
 }
@@ -310,4 +298,11 @@ func sumList(l ref.Val) ref.Val {
 		total += n
 	}
 	return types.Int(total)
+}
+
+// monthsMethod declares months.name(arg): a method of the months variable, answered
+// by the evaluation's view.
+func monthsMethod(name, overload string, arg, result *cel.Type, fn func(v *view, arg ref.Val) ref.Val) cel.EnvOption {
+	return cel.Function(name, cel.MemberOverload(overload, []*cel.Type{monthsCELType, arg}, result,
+		cel.BinaryBinding(func(m, a ref.Val) ref.Val { return fn(m.(months).v, a) })))
 }
