@@ -55,10 +55,7 @@ const (
 // Check authenticates an access token and returns the caller. The error names the
 // reason with one of the codes above (see CodeOf).
 func (a *Authority) Check(ctx context.Context, token string) (Identity, error) {
-	c, err := a.check(token, a.now())
-	if err == nil {
-		err = a.sessionLive(ctx, c)
-	}
+	c, err := a.checkLive(ctx, token, a.now())
 	if err != nil {
 		return Identity{}, err
 	}
@@ -107,10 +104,7 @@ func (a *Authority) Require(role Role, scope ScopeFunc) func(http.Handler) http.
 				return
 			}
 			now := a.now()
-			c, err := a.check(tok, now)
-			if err == nil {
-				err = a.sessionLive(r.Context(), c)
-			}
+			c, err := a.checkLive(r.Context(), tok, now)
 			if errors.Is(err, errStateDown) {
 				w.Header().Set("Retry-After", "5")
 				writeProblem(w, http.StatusServiceUnavailable, CodeStateUnavailable, "checking the console session: "+err.Error())

@@ -90,6 +90,16 @@ func (a *Authority) EndSession(ctx context.Context, tok string) error {
 	return nil
 }
 
+// checkLive checks an access token as a request presents it: check, and for a
+// console session's token also that the session has not ended (sessionLive).
+func (a *Authority) checkLive(ctx context.Context, token string, now time.Time) (accessClaims, error) {
+	c, err := a.check(token, now)
+	if err != nil {
+		return c, err
+	}
+	return c, a.sessionLive(ctx, c)
+}
+
 // sessionLive refuses a session token whose session has ended, here or in another
 // process; errStateDown when the shared state cannot say (a session token is then
 // refused: the console cannot log in without the state either).
