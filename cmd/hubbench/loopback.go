@@ -76,14 +76,14 @@ func loadClient(conns int, timeout time.Duration) *fasthttp.Client {
 	}
 }
 
-// loopbackClient is the net/http client for the token endpoint: loopback only, no
-// redirects.
-func loopbackClient(conns int, timeout time.Duration) *http.Client {
+// loopbackClient is the net/http client for the token endpoint: loopback only, one
+// idle connection, no redirects.
+func loopbackClient(timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // never through a proxy: the target is this machine
 		DialContext:         dialLoopback,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
+		MaxIdleConns:        1,
+		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}

@@ -164,7 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hc := loopbackClient(1, o.timeout)
+	hc := loopbackClient(o.timeout)
 	defer hc.CloseIdleConnections()
 	fc := loadClient(o.concurrency, o.timeout)
 	defer fc.CloseIdleConnections()

@@ -88,7 +88,7 @@ func TestLoopbackClientRefusesOtherAddresses(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	hc := loopbackClient(1, 5*time.Second)
+	hc := loopbackClient(5 * time.Second)
 	defer hc.CloseIdleConnections()
 	_, err = hc.Get("http://" + ln.Addr().String())
 	if !errors.Is(err, errNotLoopback) {
